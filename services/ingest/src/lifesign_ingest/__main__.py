@@ -1,0 +1,3 @@
+from lifesign_ingest.main import run
+
+run()

@@ -1,0 +1,144 @@
+"""Ingest's HTTP API: registry import (R-7.2), feed counts, event lineage (R-8.2.3)."""
+
+from __future__ import annotations
+
+import codecs
+import tempfile
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lifesign import topics
+from lifesign.bus import OutMessage
+from lifesign.clock import Clock
+from lifesign.identity import FieldCipher, Pseudonymizer
+from lifesign.messaging import Outbox
+from lifesign.service import Runtime
+from lifesign_ingest import repository
+from lifesign_ingest.models import messaging
+from lifesign_ingest.service import (
+    RecordRejected,
+    RegistryRow,
+    RowError,
+    read_registry_csv,
+    registry_row,
+)
+
+router = APIRouter(tags=["ingest"])
+IMPORT_CHUNK = 1000
+
+
+@dataclass
+class ImportResult:
+    file: str
+    rows: int = 0
+    imported: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+async def import_registry(
+    lines: Iterable[str],
+    *,
+    file: str,
+    sessions: async_sessionmaker[AsyncSession],
+    pseudonymizer: Pseudonymizer,
+    cipher: FieldCipher,
+    clock: Clock,
+) -> ImportResult:
+    """Import a registry CSV in chunks; each chunk and its bus messages commit together."""
+    result = ImportResult(file)
+    outbox = Outbox(messaging.outbox)
+    chunk: list[RegistryRow] = []
+    for number, row in read_registry_csv(lines):
+        result.rows += 1
+        try:
+            chunk.append(
+                registry_row(
+                    row,
+                    pseudonymizer=pseudonymizer,
+                    cipher=cipher,
+                    today=clock.today(),
+                    now=clock.now(),
+                )
+            )
+        except RecordRejected as error:
+            result.errors.append(RowError(number, row.get("person_id", ""), str(error)))
+        if len(chunk) >= IMPORT_CHUNK:
+            await _store(sessions, outbox, chunk, file)
+            result.imported += len(chunk)
+            chunk = []
+    await _store(sessions, outbox, chunk, file)
+    result.imported += len(chunk)
+    return result
+
+
+async def _store(
+    sessions: async_sessionmaker[AsyncSession], outbox: Outbox, rows: list[RegistryRow], file: str
+) -> None:
+    if not rows:
+        return
+    async with sessions.begin() as session:
+        await repository.upsert_pensioners(session, rows, file)
+        await outbox.add(
+            session,
+            [
+                OutMessage.of(topics.REGISTRY_PENSIONERS, r.record, key=r.record.pseudonym)
+                for r in rows
+            ],
+        )
+
+
+@router.post("/registry/import")
+async def post_registry_import(request: Request, file: str = "upload.csv") -> dict[str, Any]:
+    """Import base information (R-7.2) from a CSV body (UTF-8, English or Chinese headers).
+
+    The body is spooled to disk, never held whole in memory; the answer lists every row
+    that needs correction and why.
+    """
+    runtime: Runtime = request.app.state.runtime
+    with tempfile.TemporaryFile() as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        lines = codecs.getreader("utf-8-sig")(spool)
+        result = await import_registry(
+            lines,
+            file=file,
+            sessions=runtime.sessions,
+            pseudonymizer=runtime.settings.pseudonymizer,
+            cipher=runtime.settings.cipher,
+            clock=runtime.clock,
+        )
+    await Outbox(messaging.outbox).relay(runtime.sessions, runtime.producer)
+    return {
+        "file": result.file,
+        "rows": result.rows,
+        "imported": result.imported,
+        "rejected": len(result.errors),
+        "corrections_needed": [
+            {"row": e.row, "person_id": e.person_id, "reason": e.reason} for e in result.errors
+        ],
+    }
+
+
+@router.get("/feeds/counts")
+async def get_feed_counts(request: Request) -> list[dict[str, Any]]:
+    """Per source and day: received = accepted + rejected."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        return await repository.feed_counts(session)
+
+
+@router.get("/events/{event_id}/lineage")
+async def get_lineage(request: Request, event_id: uuid.UUID) -> dict[str, Any]:
+    """Where an event came from: channel, topic/partition/offset, when (R-8.2.3)."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        found = await repository.lineage_of(session, event_id)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no event {event_id}")
+    return found

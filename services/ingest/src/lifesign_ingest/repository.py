@@ -1,0 +1,106 @@
+"""Every SQL statement of the ingest service."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lifesign.events import LifeEvent
+from lifesign_ingest.models import event_lineage, feed_count, pensioner
+from lifesign_ingest.service import RegistryRow
+
+
+async def record_lineage(session: AsyncSession, events: Sequence[LifeEvent]) -> None:
+    if not events:
+        return
+    rows = [
+        {
+            "event_id": e.event_id,
+            "source": e.source,
+            "pseudonym": e.person.pseudonym,
+            "channel": e.provenance.channel.value,
+            "topic": e.provenance.topic,
+            "partition": e.provenance.partition,
+            "offset": e.provenance.offset,
+            "received_at": e.received_at,
+        }
+        for e in events
+    ]
+    # A redelivered record keeps its event id: the first lineage row stands.
+    await session.execute(insert(event_lineage).on_conflict_do_nothing(), rows)
+
+
+async def add_counts(
+    session: AsyncSession, day: date, accepted: Counter[str], rejected: Counter[str]
+) -> None:
+    sources = sorted(set(accepted) | set(rejected))
+    if not sources:
+        return
+    rows = [
+        {
+            "source": s,
+            "day": day,
+            "received": accepted[s] + rejected[s],
+            "accepted": accepted[s],
+            "rejected": rejected[s],
+        }
+        for s in sources
+    ]
+    statement = insert(feed_count)
+    statement = statement.on_conflict_do_update(
+        index_elements=[feed_count.c.source, feed_count.c.day],
+        set_={
+            "received": feed_count.c.received + statement.excluded.received,
+            "accepted": feed_count.c.accepted + statement.excluded.accepted,
+            "rejected": feed_count.c.rejected + statement.excluded.rejected,
+        },
+    )
+    await session.execute(statement, rows)
+
+
+async def upsert_pensioners(session: AsyncSession, rows: Sequence[RegistryRow], file: str) -> None:
+    if not rows:
+        return
+    values = [
+        {
+            "pseudonym": r.record.pseudonym,
+            "person_id": r.record.person_id,
+            "name_digest": r.record.name_digest,
+            "id_masked": r.record.id_masked,
+            "name_masked": r.record.name_masked,
+            "pii_cipher": r.pii_cipher,
+            "record": r.record.model_dump(mode="json"),
+            "source_file": file,
+        }
+        for r in rows
+    ]
+    statement = insert(pensioner)
+    statement = statement.on_conflict_do_update(
+        index_elements=[pensioner.c.pseudonym],
+        set_={c: statement.excluded[c] for c in values[0] if c != "pseudonym"},
+    )
+    await session.execute(statement, values)
+
+
+async def feed_counts(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = await session.execute(select(feed_count).order_by(feed_count.c.day, feed_count.c.source))
+    return [dict(r._mapping) for r in rows]
+
+
+async def lineage_of(session: AsyncSession, event_id: Any) -> dict[str, Any] | None:
+    row = (
+        await session.execute(select(event_lineage).where(event_lineage.c.event_id == event_id))
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def pensioner_count(session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    return int(await session.scalar(select(func.count()).select_from(pensioner)) or 0)

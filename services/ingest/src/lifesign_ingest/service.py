@@ -1,0 +1,318 @@
+"""Ingest's domain logic, pure: normalise department records and registry rows.
+
+Normalisation comes before anything else (R-7.3.2): id numbers by the shared rules,
+names (NFKC, middle dot), timestamps to Asia/Shanghai, region codes against GB/T 2260.
+Plaintext identity leaves this module only as keyed pseudonyms, masks and ciphertext.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from lifesign.bus import describe_error
+from lifesign.catalogue import Source
+from lifesign.events import (
+    BenefitStatus,
+    FeedRecord,
+    InsuranceType,
+    LifeEvent,
+    PensionerRecord,
+    PersonRef,
+    Provenance,
+    event_id_for,
+)
+from lifesign.identity import (
+    FieldCipher,
+    InvalidIdNumber,
+    Pseudonymizer,
+    is_known_region,
+    mask_id_number,
+    mask_name,
+    normalize_id_number,
+    normalize_name,
+    sex_of,
+)
+from lifesign.settings import TIMEZONE
+
+RESIDENT_ID_CARD = "01"
+
+
+class RecordRejected(ValueError):
+    """A record that cannot be normalised; the message is the reason, per field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A normalised person identity and its pseudonymous forms."""
+
+    id_number: str
+    name: str
+    person: PersonRef
+
+
+def normalize_identity(
+    id_type: str, id_number: str, name: str, *, pseudonymizer: Pseudonymizer, today: date
+) -> Identity:
+    if id_type != RESIDENT_ID_CARD:
+        raise RecordRejected(f"id_type: only resident id cards (01) are supported, got {id_type!r}")
+    try:
+        id18 = normalize_id_number(id_number, today=today)
+    except InvalidIdNumber as error:
+        raise RecordRejected(f"id_number: {error}") from error
+    clean_name = normalize_name(name)
+    if not clean_name:
+        raise RecordRejected("name: empty after normalisation")
+    person = PersonRef(
+        pseudonym=pseudonymizer.person(id18),
+        name_digest=pseudonymizer.name(clean_name),
+        id_type=id_type,
+        id_masked=mask_id_number(id18),
+        name_masked=mask_name(clean_name),
+    )
+    return Identity(id18, clean_name, person)
+
+
+def to_local(moment: datetime) -> datetime:
+    """Timestamps to Asia/Shanghai; a naive timestamp is taken to be Beijing time already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=TIMEZONE)
+    return moment.astimezone(TIMEZONE)
+
+
+def check_region(field: str, code: str | None) -> str | None:
+    if code is None or code == "":
+        return None
+    if not is_known_region(code):
+        raise RecordRejected(f"{field}: {code!r} is not a GB/T 2260 region code")
+    return code
+
+
+def normalize_record(
+    record: FeedRecord,
+    *,
+    source: Source,
+    provenance: Provenance,
+    received_at: datetime,
+    pseudonymizer: Pseudonymizer,
+) -> LifeEvent:
+    """A department record as a LifeEvent, or :class:`RecordRejected` with the reason."""
+    identity = normalize_identity(
+        record.id_type,
+        record.id_number,
+        record.name,
+        pseudonymizer=pseudonymizer,
+        today=received_at.astimezone(TIMEZONE).date(),
+    )
+    return LifeEvent(
+        event_id=event_id_for(source.code, record.record_id),
+        source=source.code,
+        person=identity.person,
+        occurred_at=to_local(record.occurred_at),
+        received_at=received_at,
+        region=check_region("region", record.region),
+        attributes=record.attributes,
+        provenance=provenance,
+    )
+
+
+def parse_feed_record(raw: bytes) -> FeedRecord:
+    """The decoder of feed topics: malformed JSON or a bad shape raises (to the DLQ)."""
+    return FeedRecord.model_validate_json(raw)
+
+
+# --- the pensioner registry (R-7.2) -------------------------------------------------------
+
+#: R-7.2 base information: CSV column, Chinese header accepted as an alias, required.
+REGISTRY_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("person_id", "个人编号", True),
+    ("name", "姓名", True),
+    ("id_type", "证件类型", False),
+    ("id_number", "证件号码", True),
+    ("sex", "性别", False),
+    ("birth_date", "出生日期", False),
+    ("phone", "本人电话", False),
+    ("nationality", "国籍地区", False),
+    ("household_registration_date", "户籍登记日期", False),
+    ("registration_region", "户籍所在地区划代码", True),
+    ("registration_street", "户籍所在街道乡镇", False),
+    ("registration_address", "户籍地址", False),
+    ("residence_region", "居住地区划代码", False),
+    ("residence_street", "居住地街道乡镇", False),
+    ("residence_address", "居住地址", False),
+    ("retirement_date", "离退休日期", False),
+    ("insurance_type", "险种类型", True),
+    ("benefit_status", "待遇状态", True),
+    ("benefit_start", "待遇开始日期", True),
+    ("benefit_region", "待遇发放地区划代码", False),
+    ("monthly_benefit", "月待遇金额", False),
+    ("contact_name", "联系人姓名", False),
+    ("contact_phone", "联系人电话", False),
+    ("last_certified_on", "最近认证日期", False),
+)
+_ALIASES = {zh: en for en, zh, _ in REGISTRY_COLUMNS}
+_PII_FIELDS = (
+    "name",
+    "id_number",
+    "phone",
+    "registration_address",
+    "residence_address",
+    "contact_name",
+    "contact_phone",
+)
+_INSURANCE_ALIASES = {
+    "企业职工": InsuranceType.ENTERPRISE,
+    "机关事业单位": InsuranceType.PUBLIC_INSTITUTION,
+    "城乡居民": InsuranceType.URBAN_RURAL_RESIDENT,
+    "遗属": InsuranceType.SURVIVOR,
+}
+_STATUS_ALIASES = {
+    "正常发放": BenefitStatus.NORMAL,
+    "暂停发放": BenefitStatus.SUSPENDED,
+    "终止发放": BenefitStatus.TERMINATED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryRow:
+    """One imported pensioner: the bus record and the encrypted personal fields."""
+
+    record: PensionerRecord
+    pii_cipher: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A registry row that needs correction (R-7.2: bad base records are corrected)."""
+
+    row: int
+    person_id: str
+    reason: str
+
+
+def read_registry_csv(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a registry CSV with English or Chinese headers, numbered from 2 (line 1 is
+    the header), streamed one at a time."""
+    reader = csv.DictReader(lines)
+    if reader.fieldnames is None:
+        return
+    reader.fieldnames = [_ALIASES.get(h.strip(), h.strip()) for h in reader.fieldnames]
+    for number, row in enumerate(reader, start=2):
+        yield number, {k: (v or "").strip() for k, v in row.items() if k is not None}
+
+
+def registry_row(
+    row: dict[str, str],
+    *,
+    pseudonymizer: Pseudonymizer,
+    cipher: FieldCipher,
+    today: date,
+    now: datetime,
+) -> RegistryRow:
+    """Validate one R-7.2 row (GB/T 31594-style: key fields, id, coherent dates)."""
+    missing = [name for name, _, required in REGISTRY_COLUMNS if required and not row.get(name)]
+    if missing:
+        raise RecordRejected(f"missing key fields: {', '.join(missing)}")
+    identity = normalize_identity(
+        row.get("id_type") or RESIDENT_ID_CARD,
+        row["id_number"],
+        row["name"],
+        pseudonymizer=pseudonymizer,
+        today=today,
+    )
+    birth = _birth_date(row, identity.id_number)
+    sex = _sex(row, identity.id_number)
+    benefit_start = _date("benefit_start", row["benefit_start"])
+    retirement = (
+        _date("retirement_date", row.get("retirement_date", ""))
+        if row.get("retirement_date")
+        else None
+    )
+    if benefit_start <= birth:
+        raise RecordRejected("benefit_start: before the birth date")
+    if retirement is not None and retirement <= birth:
+        raise RecordRejected("retirement_date: before the birth date")
+    registration = check_region("registration_region", row["registration_region"]) or ""
+    try:
+        record = PensionerRecord(
+            pseudonym=identity.person.pseudonym,
+            name_digest=identity.person.name_digest,
+            person_id=row["person_id"],
+            id_type=identity.person.id_type,
+            id_masked=identity.person.id_masked,
+            name_masked=identity.person.name_masked,
+            sex=sex,
+            birth_date=birth,
+            insurance_type=_enum(row["insurance_type"], InsuranceType, _INSURANCE_ALIASES),
+            benefit_status=_enum(row["benefit_status"], BenefitStatus, _STATUS_ALIASES),
+            retirement_date=retirement,
+            benefit_start=benefit_start,
+            registration_region=registration,
+            residence_region=check_region("residence_region", row.get("residence_region")),
+            benefit_region=check_region("benefit_region", row.get("benefit_region"))
+            or registration,
+            monthly_benefit=_decimal("monthly_benefit", row.get("monthly_benefit", "")),
+            last_certified_on=_date("last_certified_on", row["last_certified_on"])
+            if row.get("last_certified_on")
+            else None,
+            updated_at=now,
+        )
+    except ValidationError as error:
+        raise RecordRejected(describe_error(error)) from error
+    pii = {name: row.get(name, "") for name in _PII_FIELDS}
+    pii.update(name=identity.name, id_number=identity.id_number)
+    return RegistryRow(record, cipher.encrypt(json.dumps(pii, ensure_ascii=False), context="pii"))
+
+
+def _date(field: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text.replace("/", "-"))
+    except ValueError as error:
+        raise RecordRejected(f"{field}: {text!r} is not a date (YYYY-MM-DD)") from error
+
+
+def _birth_date(row: dict[str, str], id18: str) -> date:
+    from lifesign.identity import birth_date_of
+
+    from_id = birth_date_of(id18)
+    given = row.get("birth_date")
+    if given and _date("birth_date", given) != from_id:
+        raise RecordRejected("birth_date: disagrees with the id number")
+    return from_id
+
+
+def _sex(row: dict[str, str], id18: str) -> Any:
+    from_id = sex_of(id18)
+    given = {"男": "M", "女": "F", "1": "M", "2": "F"}.get(row.get("sex", ""), row.get("sex"))
+    if given and given != from_id:
+        raise RecordRejected("sex: disagrees with the id number")
+    return from_id
+
+
+def _enum(text: str, kind: type[Any], aliases: dict[str, Any]) -> Any:
+    if text in aliases:
+        return aliases[text]
+    try:
+        return kind(text)
+    except ValueError as error:
+        allowed = ", ".join([*(m.value for m in kind), *aliases])
+        raise RecordRejected(f"{kind.__name__}: {text!r} is not one of {allowed}") from error
+
+
+def _decimal(field: str, text: str) -> str | None:
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation as error:
+        raise RecordRejected(f"{field}: {text!r} is not a number") from error
+    if value < 0:
+        raise RecordRejected(f"{field}: negative")
+    return str(value)

@@ -1,0 +1,3 @@
+from lifesign_lists.main import run
+
+run()

@@ -1,0 +1,13 @@
+"""The lists service's Kafka handler: ``on_state_change``."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lifesign.bus import Batch
+from lifesign.certification import StateChange
+from lifesign_lists import repository
+
+
+async def on_state_change(session: AsyncSession, batch: Batch[StateChange]) -> None:
+    await repository.apply_changes(session, [item.value for item in batch.items])

@@ -1,0 +1,68 @@
+"""Every SQL statement of the lists service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lifesign.certification import StateChange, Status
+from lifesign_lists.models import person_status
+
+
+async def apply_changes(session: AsyncSession, changes: Sequence[StateChange]) -> None:
+    """Upsert by version: an older or repeated change never overwrites a newer one."""
+    latest: dict[str, StateChange] = {}
+    for change in changes:
+        if change.pseudonym not in latest or change.version > latest[change.pseudonym].version:
+            latest[change.pseudonym] = change
+    values = [
+        {
+            "pseudonym": c.pseudonym,
+            "status": c.to_status.value,
+            "rule": c.rule,
+            "conflict": c.conflict,
+            "hold_payment": c.hold_payment,
+            "validity_end": c.validity_end,
+            "last_proof_of_life_at": c.last_proof_of_life_at,
+            "benefit_region": c.benefit_region,
+            "residence_region": c.residence_region,
+            "version": c.version,
+            "changed_at": c.changed_at,
+        }
+        for c in latest.values()
+    ]
+    if not values:
+        return
+    statement = insert(person_status)
+    statement = statement.on_conflict_do_update(
+        index_elements=[person_status.c.pseudonym],
+        set_={c: statement.excluded[c] for c in values[0] if c != "pseudonym"},
+        where=statement.excluded.version > person_status.c.version,
+    )
+    await session.execute(statement, values)
+
+
+async def people(
+    session: AsyncSession, statuses: Sequence[Status], region: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    query = (
+        select(person_status)
+        .where(person_status.c.status.in_([s.value for s in statuses]))
+        .order_by(person_status.c.pseudonym)
+        .limit(limit)
+        .offset(offset)
+    )
+    if region:
+        query = query.where(person_status.c.benefit_region.startswith(region))
+    return [dict(r._mapping) for r in await session.execute(query)]
+
+
+async def counts(session: AsyncSession, region: str | None) -> dict[str, int]:
+    query = select(person_status.c.status, func.count()).group_by(person_status.c.status)
+    if region:
+        query = query.where(person_status.c.benefit_region.startswith(region))
+    return {status: int(n) for status, n in await session.execute(query)}

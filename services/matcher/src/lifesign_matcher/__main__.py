@@ -1,0 +1,3 @@
+from lifesign_matcher.main import run
+
+run()

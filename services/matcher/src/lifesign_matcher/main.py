@@ -1,0 +1,63 @@
+"""Composition root of the matcher service (owner of the certification state)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lifesign import topics
+from lifesign.bus import BatchConsumer, json_decoder
+from lifesign.events import LifeEvent, PensionerRecord
+from lifesign.messaging import Outbox
+from lifesign.service import Runtime, ServiceSpec, serve
+from lifesign.settings import ServiceSettings
+from lifesign_matcher.api import router
+from lifesign_matcher.consumers import Certifier, RegistryHandler, ValidatedHandler
+from lifesign_matcher.models import SCHEMA, messaging
+
+RELAY_INTERVAL_S = 0.5
+
+
+class MatcherSettings(ServiceSettings):
+    """Settings of the matcher service (env prefix LIFESIGN_)."""
+
+
+def wire(runtime: Runtime) -> None:
+    outbox = Outbox(messaging.outbox)
+    certifier = Certifier(outbox=outbox, clock=runtime.clock)
+
+    async def relay() -> None:
+        await outbox.relay(runtime.sessions, runtime.producer)
+
+    common = {**runtime.consumer_kwargs(), "after_commit": relay}
+    runtime.consumers.append(
+        BatchConsumer(
+            name="matcher-registry",
+            topics=[topics.REGISTRY_PENSIONERS],
+            decode=json_decoder(PensionerRecord),
+            handler=RegistryHandler(certifier=certifier),
+            **common,
+        )
+    )
+    runtime.consumers.append(
+        BatchConsumer(
+            name="matcher-validated",
+            topics=[topics.EVENTS_VALIDATED],
+            decode=json_decoder(LifeEvent),
+            handler=ValidatedHandler(certifier=certifier, outbox=outbox),
+            **common,
+        )
+    )
+    runtime.every(RELAY_INTERVAL_S, relay, name="relay")
+
+
+SPEC = ServiceSpec(
+    name="matcher",
+    schema=SCHEMA,
+    migrations=Path(__file__).parent / "migrations",
+    wire=wire,
+    routers=[router],
+)
+
+
+def run() -> None:
+    serve(SPEC, MatcherSettings())

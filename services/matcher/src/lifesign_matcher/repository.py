@@ -1,0 +1,324 @@
+"""Every SQL statement of the matcher."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lifesign.catalogue import CertificationMethod, LossKind
+from lifesign.certification import (
+    CertificationState,
+    LossRecord,
+    ProofOfLife,
+    StateChange,
+)
+from lifesign.events import LifeEvent, PensionerRecord
+from lifesign_matcher.models import (
+    certification,
+    loss_evidence,
+    matched_event,
+    pensioner,
+    retraction,
+    review,
+    transition,
+)
+from lifesign_matcher.service import Published, RegistryEntry
+
+
+async def registry_entries(
+    session: AsyncSession, pseudonyms: Iterable[str]
+) -> dict[str, RegistryEntry]:
+    keys = sorted(set(pseudonyms))
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(pensioner.c.pseudonym, pensioner.c.name_digest).where(
+            pensioner.c.pseudonym.in_(keys)
+        )
+    )
+    return {r.pseudonym: RegistryEntry(r.pseudonym, r.name_digest) for r in rows}
+
+
+async def upsert_pensioners(session: AsyncSession, records: Sequence[PensionerRecord]) -> None:
+    """The latest record of each pensioner wins (a compacted topic may replay old ones)."""
+    latest: dict[str, PensionerRecord] = {}
+    for record in records:
+        known = latest.get(record.pseudonym)
+        if known is None or record.updated_at >= known.updated_at:
+            latest[record.pseudonym] = record
+    values = [
+        {
+            "pseudonym": r.pseudonym,
+            "name_digest": r.name_digest,
+            "person_id": r.person_id,
+            "benefit_start": r.benefit_start,
+            "base_certified_on": r.last_certified_on,
+            "benefit_region": r.benefit_region,
+            "residence_region": r.residence_region,
+            "record": r.model_dump(mode="json"),
+            "updated_at": r.updated_at,
+        }
+        for r in latest.values()
+    ]
+    if not values:
+        return
+    statement = insert(pensioner)
+    statement = statement.on_conflict_do_update(
+        index_elements=[pensioner.c.pseudonym],
+        set_={c: statement.excluded[c] for c in values[0] if c != "pseudonym"},
+        where=statement.excluded.updated_at >= pensioner.c.updated_at,
+    )
+    await session.execute(statement, values)
+
+
+async def claim_events(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Record decisions; return the event ids seen for the first time (the inbox)."""
+    if not rows:
+        return set()
+    statement = insert(matched_event).on_conflict_do_nothing().returning(matched_event.c.event_id)
+    claimed: set[uuid.UUID] = set()
+    # RETURNING with executemany is not supported by every driver path: one VALUES list.
+    for start in range(0, len(rows), 1000):
+        result = await session.execute(statement.values(rows[start : start + 1000]))
+        claimed.update(result.scalars())
+    return claimed
+
+
+async def lock_states(session: AsyncSession, pseudonyms: Iterable[str]) -> list[str]:
+    """Create missing state rows and lock them, in a fixed order (no deadlocks)."""
+    keys = sorted(set(pseudonyms))
+    if not keys:
+        return []
+    await session.execute(
+        insert(certification).on_conflict_do_nothing(), [{"pseudonym": k} for k in keys]
+    )
+    await session.execute(
+        select(certification.c.pseudonym)
+        .where(certification.c.pseudonym.in_(keys))
+        .order_by(certification.c.pseudonym)
+        .with_for_update()
+    )
+    return keys
+
+
+async def raise_proofs_of_life(
+    session: AsyncSession, proofs: Sequence[ProofOfLife], who: Sequence[str]
+) -> None:
+    """Fold proofs of life: the later one (by time, then event id) wins (a max)."""
+    values = [
+        {
+            "pseudonym": p,
+            "alive_at": proof.at,
+            "alive_event_id": proof.event_id,
+            "alive_method": proof.method.value,
+            "alive_source": proof.source,
+        }
+        for p, proof in zip(who, proofs, strict=True)
+    ]
+    if not values:
+        return
+    statement = insert(certification)
+    statement = statement.on_conflict_do_update(
+        index_elements=[certification.c.pseudonym],
+        set_={c: statement.excluded[c] for c in values[0] if c != "pseudonym"},
+        where=or_(
+            certification.c.alive_at.is_(None),
+            tuple_(statement.excluded.alive_at, statement.excluded.alive_event_id)
+            > tuple_(certification.c.alive_at, certification.c.alive_event_id),
+        ),
+    )
+    await session.execute(statement, values)
+
+
+async def add_losses(session: AsyncSession, losses: Sequence[tuple[str, LossRecord]]) -> None:
+    values = [
+        {
+            "event_id": loss.event_id,
+            "pseudonym": who,
+            "kind": loss.kind.value,
+            "occurred_on": loss.occurred_on,
+            "released_on": loss.released_on,
+            "source": loss.source,
+        }
+        for who, loss in losses
+    ]
+    if values:
+        await session.execute(insert(loss_evidence).on_conflict_do_nothing(), values)
+
+
+async def add_reviews(session: AsyncSession, events: Sequence[LifeEvent], reason: str) -> None:
+    values = [
+        {
+            "event_id": e.event_id,
+            "pseudonym": e.person.pseudonym,
+            "source": e.source,
+            "reason": reason,
+            "event": e.model_dump(mode="json"),
+        }
+        for e in events
+    ]
+    if values:
+        await session.execute(insert(review).on_conflict_do_nothing(), values)
+
+
+async def load_states(
+    session: AsyncSession, pseudonyms: Sequence[str]
+) -> dict[str, tuple[CertificationState, Published]]:
+    """Rebuild each state from its rows (the fold's parts) with what was last published."""
+    if not pseudonyms:
+        return {}
+    rows = await session.execute(
+        select(
+            certification,
+            pensioner.c.benefit_start,
+            pensioner.c.base_certified_on,
+            pensioner.c.benefit_region,
+            pensioner.c.residence_region,
+        )
+        .outerjoin(pensioner, pensioner.c.pseudonym == certification.c.pseudonym)
+        .where(certification.c.pseudonym.in_(pseudonyms))
+    )
+    losses = await _losses(session, pseudonyms)
+    retracted = await _retractions(session, pseudonyms)
+    result = {}
+    for r in rows:
+        alive = (
+            ProofOfLife(
+                r.alive_at, r.alive_event_id, CertificationMethod(r.alive_method), r.alive_source
+            )
+            if r.alive_at is not None
+            else None
+        )
+        state = CertificationState(
+            pseudonym=r.pseudonym,
+            benefit_start=r.benefit_start,
+            base_certified_on=r.base_certified_on,
+            last_alive=alive,
+            losses=frozenset(losses.get(r.pseudonym, ())),
+            retracted=frozenset(retracted.get(r.pseudonym, ())),
+        )
+        published = Published(
+            r.status,
+            r.rule,
+            r.conflict,
+            r.hold_payment,
+            r.validity_start,
+            r.validity_end,
+            r.version,
+            r.benefit_region,
+            r.residence_region,
+        )
+        result[r.pseudonym] = (state, published)
+    return result
+
+
+async def _losses(session: AsyncSession, pseudonyms: Sequence[str]) -> dict[str, list[LossRecord]]:
+    rows = await session.execute(
+        select(loss_evidence).where(loss_evidence.c.pseudonym.in_(pseudonyms))
+    )
+    found: dict[str, list[LossRecord]] = {}
+    for r in rows:
+        found.setdefault(r.pseudonym, []).append(
+            LossRecord(r.event_id, LossKind(r.kind), r.occurred_on, r.source, r.released_on)
+        )
+    return found
+
+
+async def _retractions(
+    session: AsyncSession, pseudonyms: Sequence[str]
+) -> dict[str, list[uuid.UUID]]:
+    rows = await session.execute(
+        select(retraction.c.pseudonym, retraction.c.retracts).where(
+            retraction.c.pseudonym.in_(pseudonyms)
+        )
+    )
+    found: dict[str, list[uuid.UUID]] = {}
+    for r in rows:
+        found.setdefault(r.pseudonym, []).append(r.retracts)
+    return found
+
+
+async def record_changes(session: AsyncSession, changes: Sequence[StateChange]) -> None:
+    """Store the new published status and the transition that explains it."""
+    if not changes:
+        return
+    await session.execute(
+        insert(transition),
+        [
+            {
+                "change_id": c.change_id,
+                "pseudonym": c.pseudonym,
+                "version": c.version,
+                "from_status": c.from_status.value if c.from_status else None,
+                "to_status": c.to_status.value,
+                "rule": c.rule,
+                "conflict": c.conflict,
+                "evidence": [str(e) for e in c.evidence],
+                "as_of": c.as_of,
+                "changed_at": c.changed_at,
+            }
+            for c in changes
+        ],
+    )
+    for c in changes:
+        await session.execute(
+            certification.update()
+            .where(certification.c.pseudonym == c.pseudonym)
+            .values(
+                status=c.to_status.value,
+                rule=c.rule,
+                conflict=c.conflict,
+                hold_payment=c.hold_payment,
+                validity_start=c.validity_start,
+                validity_end=c.validity_end,
+                version=c.version,
+                changed_at=c.changed_at,
+            )
+        )
+
+
+async def explain(session: AsyncSession, pseudonym: str) -> dict[str, Any] | None:
+    """Everything behind a pensioner's status: state, transitions, decided events."""
+    state = (
+        await session.execute(select(certification).where(certification.c.pseudonym == pseudonym))
+    ).first()
+    if state is None:
+        return None
+    transitions = await session.execute(
+        select(transition).where(transition.c.pseudonym == pseudonym).order_by(transition.c.version)
+    )
+    events = await session.execute(
+        select(matched_event)
+        .where(matched_event.c.pseudonym == pseudonym)
+        .order_by(matched_event.c.occurred_at)
+    )
+    losses = await session.execute(
+        select(loss_evidence).where(loss_evidence.c.pseudonym == pseudonym)
+    )
+    return {
+        "state": dict(state._mapping),
+        "transitions": [dict(r._mapping) for r in transitions],
+        "events": [dict(r._mapping) for r in events],
+        "loss_evidence": [dict(r._mapping) for r in losses],
+    }
+
+
+async def open_reviews(session: AsyncSession, limit: int = 100) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(
+            review.c.event_id,
+            review.c.pseudonym,
+            review.c.source,
+            review.c.reason,
+            review.c.created_at,
+        )
+        .where(review.c.resolved_at.is_(None))
+        .order_by(review.c.created_at)
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]

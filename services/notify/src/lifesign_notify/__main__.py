@@ -1,0 +1,3 @@
+from lifesign_notify.main import run
+
+run()

@@ -1,0 +1,3 @@
+from lifesign_payments_bridge.main import run
+
+run()

@@ -1,0 +1,65 @@
+"""The payment rules, pure: when a state change means SUSPEND or RESTORE (R-7.9, R-7.11).
+
+A change that holds payment suspends a pensioner who is being paid. A change that lifts
+the hold restores a suspended pensioner, with arrears from the suspension date (R-7.11),
+except after a prison term: benefits for the months served are not paid (policy).
+Changes older than the last one applied (by per-person version) are ignored, so a
+reordered or replayed topic cannot undo a newer decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from lifesign.certification import PaymentCommand, PaymentCommandKind, StateChange
+from lifesign.events import deterministic_id
+
+PRISON_RULES = frozenset({"R-7.5.1b-prison"})
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentState:
+    suspended: bool
+    suspended_since: date | None
+    suspension_rule: str | None
+    last_version: int
+
+
+NEW = PaymentState(suspended=False, suspended_since=None, suspension_rule=None, last_version=0)
+
+
+def decide(
+    change: StateChange, current: PaymentState, *, now: datetime
+) -> tuple[PaymentState, PaymentCommand | None]:
+    """The next payment state and the command to send, if any."""
+    if change.version <= current.last_version:
+        return current, None
+    if change.hold_payment and not current.suspended:
+        state = PaymentState(True, change.as_of, change.rule, change.version)
+        return state, _command(change, PaymentCommandKind.SUSPEND, None, now)
+    if not change.hold_payment and current.suspended:
+        arrears = None if current.suspension_rule in PRISON_RULES else current.suspended_since
+        state = PaymentState(False, None, None, change.version)
+        return state, _command(change, PaymentCommandKind.RESTORE, arrears, now)
+    return PaymentState(
+        current.suspended, current.suspended_since, current.suspension_rule, change.version
+    ), None
+
+
+def _command(
+    change: StateChange, kind: PaymentCommandKind, arrears_from: date | None, now: datetime
+) -> PaymentCommand:
+    reason = f"{change.to_status.value} ({change.rule})"
+    if change.conflict:
+        reason += f": {change.conflict}"
+    return PaymentCommand(
+        command_id=deterministic_id("payment-command", str(change.change_id), kind.value),
+        kind=kind,
+        pseudonym=change.pseudonym,
+        effective_date=change.as_of,
+        arrears_from=arrears_from,
+        reason=reason,
+        cause_change_id=change.change_id,
+        issued_at=now,
+    )

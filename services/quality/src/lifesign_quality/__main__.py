@@ -1,0 +1,3 @@
+from lifesign_quality.main import run
+
+run()

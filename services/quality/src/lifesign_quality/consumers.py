@@ -1,0 +1,100 @@
+"""Quality's Kafka handler: ``on_events_normalized``."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lifesign import topics
+from lifesign.bus import Batch, Envelope, OutMessage
+from lifesign.clock import Clock
+from lifesign.events import LifeEvent
+from lifesign_quality import repository
+from lifesign_quality.schemas import QuarantinedEvent, RuleFailure
+from lifesign_quality.service import Context, assess, is_quarantined
+
+
+class NormalizedHandler:
+    """Apply the table-1 rules; pass, pass with warnings, or quarantine (R-7.3.2).
+
+    Every event is counted exactly once per source and day:
+    received = accepted + quarantined + duplicates.
+    """
+
+    def __init__(self, *, clock: Clock) -> None:
+        self._clock = clock
+
+    async def __call__(self, session: AsyncSession, batch: Batch[LifeEvent]) -> None:
+        now = self._clock.now()
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        findings: list[dict[str, Any]] = []
+        originals = await repository.first_sightings(session, batch.items)
+        for item in self._fresh(batch.items, originals, counts):
+            event = item.value
+            results = assess(event, event.source_spec, Context(now=now))
+            findings += [
+                {
+                    "event_id": event.event_id,
+                    "rule_id": f.rule.id,
+                    "source": event.source,
+                    "severity": f.rule.severity.value,
+                    "message": f.message[:500],
+                    "day": now.date(),
+                    "event": event.model_dump(mode="json"),
+                }
+                for f in results
+            ]
+            if is_quarantined(results):
+                counts[event.source]["quarantined"] += 1
+                failures = [
+                    RuleFailure(
+                        rule_id=f.rule.id,
+                        dimension=f.rule.dimension.value,
+                        severity=f.rule.severity.value,
+                        message=f.message,
+                    )
+                    for f in results
+                ]
+                batch.emit(
+                    OutMessage.of(
+                        topics.EVENTS_QUARANTINED,
+                        QuarantinedEvent(event=event, failures=failures, checked_at=now),
+                        key=event.person.pseudonym,
+                        headers=item.trace_headers,
+                    )
+                )
+                continue
+            counts[event.source]["accepted"] += 1
+            counts[event.source]["warned"] += 1 if results else 0
+            batch.emit(
+                OutMessage.of(
+                    topics.EVENTS_VALIDATED,
+                    event,
+                    key=event.person.pseudonym,
+                    headers=item.trace_headers,
+                )
+            )
+        await repository.record_findings(session, findings)
+        await repository.add_counts(session, now.date(), counts)
+
+    @staticmethod
+    def _fresh(
+        items: list[Envelope[LifeEvent]],
+        originals: dict[Any, repository.Coordinates],
+        counts: dict[str, Counter[str]],
+    ) -> list[Envelope[LifeEvent]]:
+        """Drop duplicate records (entity integrity, table 1), keeping redeliveries."""
+        fresh = []
+        taken: set[Any] = set()
+        for item in items:
+            event = item.value
+            counts[event.source]["received"] += 1
+            here = (item.topic, item.partition, item.offset)
+            if originals.get(event.event_id) != here or event.event_id in taken:
+                counts[event.source]["duplicates"] += 1
+                continue
+            taken.add(event.event_id)
+            fresh.append(item)
+        return fresh

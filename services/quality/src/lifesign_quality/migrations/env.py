@@ -1,0 +1,8 @@
+"""Alembic environment of the quality service: its own schema, its own version table."""
+
+from alembic import context
+
+from lifesign.db import run_migrations_online
+from lifesign_quality.models import metadata
+
+run_migrations_online(context.config, metadata)

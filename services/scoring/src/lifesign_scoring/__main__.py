@@ -1,0 +1,3 @@
+from lifesign_scoring.main import run
+
+run()

@@ -1,0 +1,443 @@
+"""The Kafka bus: a producer, the batch consumer loop and the dead-letter topic.
+
+Delivery is at least once. The embedded broker (Tansu) has no idempotent or transactional
+producer, so exactly-once *effects* come from the consumers: deterministic ids, an inbox of
+handled message ids and an outbox written in the same transaction (see
+:mod:`lifesign.messaging`). The consumer loop is::
+
+    getmany -> decode (failures -> dead-letter topic with the reason)
+            -> handler(session, batch) in ONE database transaction
+            -> publish what the handler emitted, then the outbox
+            -> commit offsets
+
+so a crash anywhere replays the batch and the idempotent handlers drop what they have seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lifesign import telemetry
+from lifesign.topics import COMPACTED, DEFAULT_PARTITIONS, EVENTS_REJECTED
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Headers = Sequence[tuple[str, bytes]]
+
+
+def encode(model: BaseModel) -> bytes:
+    """JSON codec: every value on the bus is a pydantic model as UTF-8 JSON."""
+    return model.model_dump_json().encode()
+
+
+class Producer:
+    """A thin aiokafka producer: JSON values, str keys, trace headers."""
+
+    def __init__(self, bootstrap: str, *, client_id: str = "lifesign") -> None:
+        # No idempotence: Tansu does not support it (see module docstring).
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=False,
+            linger_ms=5,
+            max_batch_size=1 << 20,
+            max_request_size=8 << 20,
+        )
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send(
+        self, topic: str, value: bytes, *, key: str | bytes | None = None, headers: Headers = ()
+    ) -> asyncio.Future[Any]:
+        """Queue a message; await the returned future for its delivery."""
+        raw_key = key.encode() if isinstance(key, str) else key
+        future: asyncio.Future[Any] = await self._producer.send(
+            topic, value, key=raw_key, headers=list(headers)
+        )
+        return future
+
+    async def send_many(self, messages: Sequence[OutMessage]) -> None:
+        """Send and wait until the broker has acknowledged every message."""
+        futures = [
+            await self.send(m.topic, m.value, key=m.key, headers=m.headers) for m in messages
+        ]
+        if futures:
+            await asyncio.gather(*futures)
+
+    async def publish(
+        self, topic: str, model: BaseModel, *, key: str | None = None, headers: Headers = ()
+    ) -> None:
+        """Send one model and wait for the broker's acknowledgement."""
+        future = await self.send(topic, encode(model), key=key, headers=headers)
+        await future
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    """A message a handler wants published once its transaction has committed."""
+
+    topic: str
+    value: bytes
+    key: str | bytes | None = None
+    headers: Headers = ()
+
+    @classmethod
+    def of(
+        cls, topic: str, model: BaseModel, *, key: str | None = None, headers: Headers = ()
+    ) -> OutMessage:
+        return cls(topic, encode(model), key, list(headers))
+
+
+class DeadLetter(BaseModel):
+    """What lands on the dead-letter topic: the original message and why it failed."""
+
+    reason: str
+    error_type: str
+    consumer: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: str = ""
+    value_base64: str | None = None
+    headers: dict[str, str]
+    failed_at: datetime
+
+    @classmethod
+    def of(
+        cls, consumer: str, record: ConsumerRecord[bytes, bytes], error: Exception
+    ) -> DeadLetter:
+        raw = record.value or b""
+        try:
+            text, b64 = raw.decode(), None
+        except UnicodeDecodeError:
+            text, b64 = "", base64.b64encode(raw).decode()
+        return cls(
+            reason=describe_error(error),
+            error_type=type(error).__name__,
+            consumer=consumer,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key.decode(errors="replace") if record.key else None,
+            value=text,
+            value_base64=b64,
+            headers={k: v.decode(errors="replace") for k, v in record.headers},
+            failed_at=datetime.now(UTC),
+        )
+
+
+def describe_error(error: Exception) -> str:
+    """A reason a person can act on: pydantic errors list each failing field."""
+    if isinstance(error, ValidationError):
+        parts = []
+        for item in error.errors(include_url=False)[:10]:
+            where = ".".join(str(p) for p in item["loc"]) or "(message)"
+            parts.append(f"{where}: {item['msg']}")
+        return "; ".join(parts)
+    if isinstance(error, json.JSONDecodeError):
+        return f"malformed JSON: {error.msg} at line {error.lineno} column {error.colno}"
+    return str(error) or type(error).__name__
+
+
+@dataclass(slots=True)
+class Envelope(Generic[T]):
+    """A decoded message with the Kafka coordinates the handler may need."""
+
+    value: T
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    headers: Headers
+    timestamp_ms: int
+
+    @property
+    def trace_headers(self) -> Headers:
+        return telemetry.trace_headers(self.headers)
+
+
+@dataclass(slots=True)
+class Batch(Generic[T]):
+    """What a handler receives: the decoded messages and a place to put outputs.
+
+    ``emit`` is for outputs that are a pure function of the input (a redelivered input
+    gives the same message with the same id, and the next consumer drops the copy); they
+    are published after the transaction commits and before the offsets are.
+    Outputs that depend on state the transaction changes go through the outbox instead.
+    """
+
+    items: list[Envelope[T]]
+    outgoing: list[OutMessage] = field(default_factory=list)
+    rejected: list[tuple[Envelope[T], str]] = field(default_factory=list)
+
+    def emit(self, message: OutMessage) -> None:
+        self.outgoing.append(message)
+
+    def reject(self, item: Envelope[T], reason: str) -> None:
+        """Send a message that decoded but is unusable to the dead-letter topic."""
+        self.rejected.append((item, reason))
+
+
+Handler = Callable[[AsyncSession, Batch[T]], Awaitable[None]]
+Decoder = Callable[[bytes], T]
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class ConsumerStats:
+    """Counts that must balance: received = handled + dead_lettered (after each batch)."""
+
+    received: int = 0
+    handled: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    retries: int = 0
+    last_error: str | None = None
+
+
+class PoisonMessageError(Exception):
+    """A handler's way to say one message cannot be processed, ever."""
+
+
+# Errors worth waiting out (the database or the broker is away); anything else that a
+# handler raises is treated as a property of the data and isolated to one message.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    OSError,
+    KafkaError,
+    asyncio.TimeoutError,
+)
+
+
+class BatchConsumer(Generic[T]):
+    """The batch consumer loop of ARCHITECTURE principle 6 (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: Sequence[str],
+        bootstrap: str,
+        decode: Decoder[T],
+        handler: Handler[T],
+        sessions: async_sessionmaker[AsyncSession],
+        producer: Producer,
+        after_commit: AfterCommit | None = None,
+        max_records: int = 2000,
+        timeout_ms: int = 200,
+        session_timeout_ms: int = 6000,
+        dead_letter_topic: str = EVENTS_REJECTED,
+    ) -> None:
+        self.name = name
+        self.topics = list(topics)
+        self.stats = ConsumerStats()
+        self._decode = decode
+        self._handler = handler
+        self._sessions = sessions
+        self._producer = producer
+        self._after_commit = after_commit
+        self._max_records = max_records
+        self._timeout_ms = timeout_ms
+        self._dlq = dead_letter_topic
+        self._stopping = asyncio.Event()
+        self._consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=bootstrap,
+            group_id=name,
+            client_id=name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=max(300, session_timeout_ms // 6),
+            max_poll_interval_ms=300_000,
+            max_partition_fetch_bytes=8 << 20,
+        )
+
+    async def run(self) -> None:
+        """Consume until :meth:`stop`; never gives up on a batch, never skips one silently."""
+        await self._consumer.start()
+        try:
+            while not self._stopping.is_set():
+                records = await self._consumer.getmany(
+                    timeout_ms=self._timeout_ms, max_records=self._max_records
+                )
+                flat = [r for part in records.values() for r in part]
+                if flat:
+                    await self._process_until_done(flat)
+                    await self._consumer.commit(_next_offsets(flat))
+        finally:
+            await self._consumer.stop()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _process_until_done(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self.process(records)
+                return
+            except RETRYABLE as error:
+                # The database or broker is away: wait and try the same batch again.
+                self.stats.retries += 1
+                self.stats.last_error = str(error) or type(error).__name__
+                log.warning("%s: retrying batch in %.1fs: %s", self.name, delay, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def process(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Decode, handle in one transaction, publish; isolate a poison message if needed."""
+        span_name = f"consume {','.join(sorted({r.topic for r in records}))}"
+        links = telemetry.links_for(r.headers for r in records)
+        with telemetry.tracer().start_as_current_span(span_name, links=links) as span:
+            span.set_attribute("messaging.batch.message_count", len(records))
+            items, dead = self._decode_all(records)
+            try:
+                await self._handle(items, dead)
+            except RETRYABLE:
+                raise
+            except Exception as error:
+                span.record_exception(error)
+                log.warning("%s: batch failed (%s); handling one by one", self.name, error)
+                await self._handle_one_by_one(items, dead)
+        self.stats.received += len(records)
+        self.stats.batches += 1
+
+    def _decode_all(
+        self, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> tuple[list[Envelope[T]], list[DeadLetter]]:
+        items: list[Envelope[T]] = []
+        dead: list[DeadLetter] = []
+        for record in records:
+            try:
+                value = self._decode(record.value or b"")
+            except Exception as error:
+                dead.append(DeadLetter.of(self.name, record, error))
+                continue
+            items.append(
+                Envelope(
+                    value=value,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=record.key,
+                    headers=list(record.headers),
+                    timestamp_ms=record.timestamp,
+                )
+            )
+        return items, dead
+
+    async def _handle(self, items: list[Envelope[T]], dead: list[DeadLetter]) -> None:
+        batch: Batch[T] = Batch(items)
+        if items:
+            async with self._sessions.begin() as session:
+                await self._handler(session, batch)
+        dead = dead + [_dead_letter_for(self.name, item, reason) for item, reason in batch.rejected]
+        await self._producer.send_many(
+            [*batch.outgoing, *(_dlq_message(self._dlq, d) for d in dead)]
+        )
+        self.stats.dead_lettered += len(dead)
+        self.stats.handled += len(items) - len(batch.rejected)
+        if self._after_commit is not None:
+            await self._after_commit()
+
+    async def _handle_one_by_one(self, items: list[Envelope[T]], dead: list[DeadLetter]) -> None:
+        await self._handle([], dead)
+        for item in items:
+            try:
+                await self._handle([item], [])
+            except RETRYABLE:
+                raise
+            except Exception as error:
+                log.error("%s: dead-lettering %s@%s: %s", self.name, item.topic, item.offset, error)
+                letter = _dead_letter_for(self.name, item, f"handler failed: {error!r}")
+                await self._producer.send_many([_dlq_message(self._dlq, letter)])
+                self.stats.dead_lettered += 1
+
+
+def _dead_letter_for(consumer: str, item: Envelope[Any], reason: str) -> DeadLetter:
+    value = item.value
+    text = value.model_dump_json() if isinstance(value, BaseModel) else str(value)
+    return DeadLetter(
+        reason=reason,
+        error_type="Rejected",
+        consumer=consumer,
+        topic=item.topic,
+        partition=item.partition,
+        offset=item.offset,
+        key=item.key.decode(errors="replace") if item.key else None,
+        value=text,
+        headers={k: v.decode(errors="replace") for k, v in item.headers},
+        failed_at=datetime.now(UTC),
+    )
+
+
+def _dlq_message(topic: str, letter: DeadLetter) -> OutMessage:
+    headers = [(k, v.encode()) for k, v in letter.headers.items() if k in ("traceparent",)]
+    return OutMessage(topic, encode(letter), letter.key, headers)
+
+
+def _next_offsets(records: Sequence[ConsumerRecord[bytes, bytes]]) -> dict[TopicPartition, int]:
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+    return offsets
+
+
+async def ensure_topics(
+    bootstrap: str, topics: Sequence[str], *, partitions: int = DEFAULT_PARTITIONS
+) -> None:
+    """Create the topics that do not exist yet (idempotent)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="lifesign-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if not missing:
+            return
+        new = [
+            NewTopic(
+                t,
+                num_partitions=partitions,
+                replication_factor=1,
+                topic_configs={"cleanup.policy": "compact"} if t in COMPACTED else {},
+            )
+            for t in missing
+        ]
+        with contextlib.suppress(TopicAlreadyExistsError):  # another process was first
+            await admin.create_topics(new)
+    finally:
+        await admin.close()
+
+
+def json_decoder(model: type[BaseModel]) -> Callable[[bytes], Any]:
+    """A decoder that parses and validates one pydantic model from a message value."""
+
+    def decode(raw: bytes) -> Any:
+        return model.model_validate_json(raw)
+
+    return decode
