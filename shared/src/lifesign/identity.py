@@ -52,6 +52,7 @@ __all__ = [
     "birth_date_of",
     "is_known_region",
     "key_from_text",
+    "make_id_number",
     "mask_id_number",
     "mask_name",
     "mask_phone",
@@ -146,6 +147,15 @@ def _check_id_shape(text: str, raw: str) -> None:
 def _upgrade_15_to_18(id15: str) -> str:
     # 15-digit ids (issued until 1999) have a two-digit year of the 1900s and no check digit.
     id17 = id15[:6] + "19" + id15[6:]
+    return id17 + mod_11_2.calc_check_digit(id17)
+
+
+def make_id_number(region: str, birth: date, sequence: int) -> str:
+    """Build a valid 18-digit id: region code, birth date, 3-digit sequence (odd = male)
+    and the MOD 11-2 check digit. For synthetic data and tests; never for real people."""
+    if not (len(region) == 6 and region.isdigit() and 0 <= sequence <= 999):
+        raise ValueError("region must be 6 digits and sequence 0..999")
+    id17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return id17 + mod_11_2.calc_check_digit(id17)
 
 

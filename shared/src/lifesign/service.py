@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lifesign import db, telemetry
@@ -134,8 +134,6 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
 
 def health_router() -> APIRouter:
-    from fastapi import Request
-
     router = APIRouter(tags=["operations"])
 
     @router.get("/health")
@@ -171,6 +169,8 @@ def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s {spec.name} %(levelname)s %(name)s: %(message)s"
     )
+    # aiokafka logs every partition it is assigned at INFO: hundreds of lines per start.
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
     uvicorn.run(
         create_app(spec, settings),
         host=settings.http_host,
