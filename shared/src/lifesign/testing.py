@@ -11,8 +11,10 @@ No mocks: every test that needs the bus or the database talks to the real thing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -28,24 +30,42 @@ def _server() -> str:
     return os.environ.get("LIFESIGN_TEST_PG", _DEFAULT_SERVER)
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """A brand-new database for this test run, as an asyncpg SQLAlchemy URL."""
-    name = f"lifesign_test_{uuid.uuid4().hex[:10]}"
-    server = _server()
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(f"{server}/postgres")
+def _admin(sql: str) -> None:
+    async def run() -> None:
+        connection = await asyncpg.connect(f"{_server()}/postgres")
         try:
             await connection.execute(sql)
         finally:
             await connection.close()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    # A private loop in a worker thread: fixtures may run while pytest-asyncio's loop runs.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+@contextlib.contextmanager
+def fresh_database() -> Iterator[str]:
+    """Create a database on the test server; drop it on exit. Yields its asyncpg URL."""
+    name = f"lifesign_test_{uuid.uuid4().hex[:10]}"
+    _admin(f'CREATE DATABASE "{name}"')
     try:
-        yield f"{server.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+        yield f"{_server().replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A brand-new database for this test run, as an asyncpg SQLAlchemy URL."""
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def own_database() -> Iterator[str]:
+    """A database of the test's own, for tests whose services share fixed schemas."""
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
