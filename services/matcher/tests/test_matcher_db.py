@@ -1,0 +1,153 @@
+"""The matcher's handlers against a real PostgreSQL: idempotence and the fold on disk.
+
+ARCHITECTURE principle 2: the same event delivered twice (a redelivery after a crash)
+gives one state change and one outbox message; principle 1: the order of evidence does
+not matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from lifesign.bus import Batch, Envelope
+from lifesign.certification import StateChange, Status
+from lifesign.clock import FixedClock
+from lifesign.db import make_engine, make_sessions, upgrade
+from lifesign.events import (
+    BenefitStatus,
+    Channel,
+    InsuranceType,
+    LifeEvent,
+    PensionerRecord,
+    PersonRef,
+    Provenance,
+    event_id_for,
+)
+from lifesign.messaging import Outbox
+from lifesign_matcher.consumers import Certifier, RegistryHandler, ValidatedHandler
+from lifesign_matcher.main import SPEC
+from lifesign_matcher.models import messaging, transition
+
+NOW = datetime(2026, 12, 3, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+async def sessions(own_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    await upgrade(own_database, SPEC.migrations, SPEC.schema)
+    engine: AsyncEngine = make_engine(own_database)
+    yield make_sessions(engine)
+    await engine.dispose()
+
+
+def person(n: int) -> PersonRef:
+    return PersonRef(
+        pseudonym=f"{n:064x}",
+        name_digest="b" * 64,
+        id_masked="110105********0011",
+        name_masked="张*",
+    )
+
+
+def pensioner(n: int) -> PensionerRecord:
+    return PensionerRecord(
+        pseudonym=f"{n:064x}",
+        name_digest="b" * 64,
+        person_id=f"P{n}",
+        id_masked="110105********0011",
+        name_masked="张*",
+        sex="M",
+        birth_date=date(1941, 3, 15),
+        insurance_type=InsuranceType.ENTERPRISE,
+        benefit_status=BenefitStatus.NORMAL,
+        benefit_start=date(2001, 4, 1),
+        registration_region="110105",
+        benefit_region="110105",
+        last_certified_on=date(2026, 6, 1),
+        updated_at=NOW,
+    )
+
+
+def event(n: int, source: str, record: str, at: datetime, **attributes: str) -> LifeEvent:
+    return LifeEvent(
+        event_id=event_id_for(source, record),
+        source=source,
+        person=person(n),
+        occurred_at=at,
+        received_at=NOW,
+        attributes=attributes,
+        provenance=Provenance(channel=Channel.KAFKA, source_record_id=record),
+    )
+
+
+def batch(*values: object) -> Batch[object]:
+    return Batch([Envelope(v, "t", 0, i, None, [], 0) for i, v in enumerate(values)])
+
+
+async def handle(
+    sessions: async_sessionmaker[AsyncSession], handler: object, b: Batch[object]
+) -> None:
+    async with sessions.begin() as session:
+        await handler(session, b)  # type: ignore[operator]
+
+
+async def published(sessions: async_sessionmaker[AsyncSession]) -> list[StateChange]:
+    async with sessions() as session:
+        rows = (
+            await session.execute(select(messaging.outbox.c.value).order_by(messaging.outbox.c.id))
+        ).scalars()
+        return [StateChange.model_validate_json(v) for v in rows]
+
+
+async def test_a_redelivered_death_record_changes_the_state_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    outbox = Outbox(messaging.outbox)
+    certifier = Certifier(outbox=outbox, clock=FixedClock(NOW))
+    await handle(sessions, RegistryHandler(certifier=certifier), batch(pensioner(1)))
+    death = event(1, "funeral_cremation", "FH-1", NOW - timedelta(days=1),
+                  death_date="2026-11-30", cremation_date="2026-12-02")  # fmt: skip
+    handler = ValidatedHandler(certifier=certifier, outbox=outbox)
+    await handle(sessions, handler, batch(death))
+    await handle(sessions, handler, batch(death, death))  # redelivered, and twice in a batch
+
+    changes = await published(sessions)
+    assert [(c.from_status, c.to_status) for c in changes] == [
+        (None, Status.ELIGIBLE),
+        (Status.ELIGIBLE, Status.LOST),
+    ]
+    assert changes[1].evidence == [death.event_id]
+    async with sessions() as session:
+        count = await session.scalar(select(func.count()).select_from(transition))
+    assert count == 2
+
+
+async def test_evidence_in_either_order_gives_the_same_status(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Principle 1 on disk: a proof of life after a death record is a conflict (R-7.5.1 d)
+    whichever arrives first."""
+    outbox = Outbox(messaging.outbox)
+    certifier = Certifier(outbox=outbox, clock=FixedClock(NOW))
+    handler = ValidatedHandler(certifier=certifier, outbox=outbox)
+    await handle(sessions, RegistryHandler(certifier=certifier), batch(pensioner(2), pensioner(3)))
+    for n, order in ((2, ("death", "alive")), (3, ("alive", "death"))):
+        items = {
+            "death": event(n, "funeral_cremation", f"FH-{n}", NOW - timedelta(days=20),
+                           death_date="2026-11-10", cremation_date="2026-11-13"),
+            "alive": event(n, "bank_card_password_change", f"PW-{n}", NOW - timedelta(days=2),
+                           bank_code="ICBC", channel="atm", card_last4="1234"),
+        }  # fmt: skip
+        for name in order:
+            await handle(sessions, handler, batch(items[name]))
+    latest: dict[str, StateChange] = {}
+    for change in await published(sessions):
+        latest[change.pseudonym] = change
+    finals = [latest[f"{n:064x}"] for n in (2, 3)]
+    assert {(c.to_status, c.hold_payment) for c in finals} == {(Status.PENDING, True)}
+    assert finals[0].conflict == finals[1].conflict
+    assert "after death" in (finals[0].conflict or "")
