@@ -47,7 +47,7 @@ up: install
 	$(VENV)/bin/lifesign up
 
 bench: install
-	$(VENV)/bin/python -m lifesign.bench
+	$(VENV)/bin/python tests/bench/foundation.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .mypy_cache .ruff_cache .pytest_cache

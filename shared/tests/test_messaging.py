@@ -38,10 +38,9 @@ async def test_inbox_claims_each_message_id_once(engine: AsyncEngine, unique: st
     async with sessions.begin() as session:
         assert await inbox.claim(session, ["b", "c"]) == {"c"}
     # A rolled-back claim is no claim: the message is handled when it comes again.
-    async with sessions() as session:
-        async with session.begin():
-            assert await inbox.claim(session, ["d"]) == {"d"}
-            await session.rollback()
+    async with sessions() as session, session.begin():
+        assert await inbox.claim(session, ["d"]) == {"d"}
+        await session.rollback()
     async with sessions.begin() as session:
         assert await inbox.claim(session, ["d"]) == {"d"}
 

@@ -409,7 +409,11 @@ def _next_offsets(records: Sequence[ConsumerRecord[bytes, bytes]]) -> dict[Topic
 
 
 async def ensure_topics(
-    bootstrap: str, topics: Sequence[str], *, partitions: int = DEFAULT_PARTITIONS
+    bootstrap: str,
+    topics: Sequence[str],
+    *,
+    partitions: int = DEFAULT_PARTITIONS,
+    replication_factor: int = 1,
 ) -> None:
     """Create the topics that do not exist yet (idempotent)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="lifesign-admin")
@@ -423,7 +427,7 @@ async def ensure_topics(
             NewTopic(
                 t,
                 num_partitions=partitions,
-                replication_factor=1,
+                replication_factor=replication_factor,
                 topic_configs={"cleanup.policy": "compact"} if t in COMPACTED else {},
             )
             for t in missing

@@ -136,7 +136,15 @@ def topics() -> None:
     from lifesign.topics import all_topics
 
     names = all_topics()
-    asyncio.run(ensure_topics(LifesignSettings().kafka_bootstrap, names))
+    settings = LifesignSettings()
+    asyncio.run(
+        ensure_topics(
+            settings.kafka_bootstrap,
+            names,
+            partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication,
+        )
+    )
     console.print(f"{len(names)} topics present")
 
 

