@@ -434,15 +434,6 @@ def test_retracted_prison_record_returns_to_the_calendar_r_7_11() -> None:
     assert status_on(state, date(2026, 5, 1)).rule == "R-6.2"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a prison release that arrives as its own prison_sentence record (catalogue: "
-        "'a release record is this source with released_on set') never ends the term: the "
-        "fold keeps the original sentence record (released_on=None) beside it and "
-        "_prison_on returns it, so the pensioner stays LOST (R-7.5.1b-prison) for ever"
-    ),
-)
 def test_release_record_after_the_sentence_record_ends_the_prison_term() -> None:
     sentence = prison(1, date(2026, 2, 1))
     release = prison(2, date(2026, 2, 1), released_on=date(2026, 8, 1))

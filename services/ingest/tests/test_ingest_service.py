@@ -374,14 +374,6 @@ def test_registry_bad_id_is_rejected() -> None:
         _import(_row(id_number=ID18[:17] + "0"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: monthly_benefit 'NaN' parses as Decimal and then `value < 0` raises "
-        "decimal.InvalidOperation, which is not a RecordRejected (nor a ValueError): the "
-        "row is not reported as a RowError and the registry upload fails instead"
-    ),
-)
 def test_registry_nan_amount_is_a_row_error() -> None:
     with pytest.raises(RecordRejected, match="monthly_benefit"):
         _import(_row(monthly_benefit="NaN"))

@@ -163,7 +163,8 @@ def status_on(
     (R-7.9): lost eligibility, suspension, and a death record contradicted by later alive
     evidence (a likely impersonation, 冒领, to be verified before any money moves).
     """
-    deaths = _active(state, LossKind.DEATH)
+    # A death dated after as_of does not count on as_of (lists for a past date, issue 5).
+    deaths = [d for d in _active(state, LossKind.DEATH) if d.occurred_on <= as_of]
     if deaths:
         return _death_status(state, deaths)
     prison = _prison_on(state, as_of)
@@ -193,10 +194,19 @@ def _death_status(state: CertificationState, deaths: list[LossRecord]) -> Status
 
 
 def _prison_on(state: CertificationState, as_of: date) -> LossRecord | None:
+    """The prison term in force on ``as_of``, if any.
+
+    A release arrives as another record of the same sentence (same start) with
+    ``released_on`` set, so a term ends at the latest release any of its records carries.
+    """
+    releases: dict[date, date] = {}
     for record in _active(state, LossKind.PRISON):
-        if record.occurred_on <= as_of and (
-            record.released_on is None or as_of < record.released_on
-        ):
+        if record.released_on is not None:
+            known = releases.get(record.occurred_on)
+            releases[record.occurred_on] = max(record.released_on, known or record.released_on)
+    for record in _active(state, LossKind.PRISON):
+        released = releases.get(record.occurred_on)
+        if record.occurred_on <= as_of and (released is None or as_of < released):
             return record
     return None
 

@@ -290,7 +290,8 @@ def _birth_date(row: dict[str, str], id18: str) -> date:
 
 def _sex(row: dict[str, str], id18: str) -> Any:
     from_id = sex_of(id18)
-    given = {"男": "M", "女": "F", "1": "M", "2": "F"}.get(row.get("sex", ""), row.get("sex"))
+    text = row.get("sex", "").strip().upper()
+    given = {"男": "M", "女": "F", "1": "M", "2": "F"}.get(text, text)
     if given and given != from_id:
         raise RecordRejected("sex: disagrees with the id number")
     return from_id
@@ -313,6 +314,8 @@ def _decimal(field: str, text: str) -> str | None:
         value = Decimal(text)
     except InvalidOperation as error:
         raise RecordRejected(f"{field}: {text!r} is not a number") from error
+    if not value.is_finite():
+        raise RecordRejected(f"{field}: {text!r} is not a number")
     if value < 0:
         raise RecordRejected(f"{field}: negative")
     return str(value)

@@ -55,6 +55,8 @@ def classify(event: LifeEvent, entry: RegistryEntry | None) -> Outcome:
     evidence = event.evidence
     if evidence is EvidenceClass.AUXILIARY_ALIVE:
         return Outcome.AUXILIARY
+    if evidence is EvidenceClass.DIRECT_LOST and not _is_loss(event):
+        return Outcome.NOT_LOSS  # e.g. household cancelled on settling abroad
     if entry is None:
         return Outcome.UNMATCHED
     if entry.name_digest != event.person.name_digest:
@@ -63,8 +65,6 @@ def classify(event: LifeEvent, entry: RegistryEntry | None) -> Outcome:
         return Outcome.NAME_REVIEW if evidence is EvidenceClass.DIRECT_LOST else Outcome.UNMATCHED
     if evidence is EvidenceClass.DIRECT_ALIVE:
         return Outcome.PROOF_OF_LIFE
-    if not _is_loss(event):
-        return Outcome.NOT_LOSS
     return Outcome.LOSS
 
 

@@ -38,6 +38,12 @@ def decide(
     if change.hold_payment and not current.suspended:
         state = PaymentState(True, change.as_of, change.rule, change.version)
         return state, _command(change, PaymentCommandKind.SUSPEND, None, now)
+    if change.hold_payment and change.rule in PRISON_RULES:
+        # Imprisoned while already suspended: the months served must not come back as
+        # arrears, so the suspension now counts as a prison one (conservative: arrears
+        # for the months before the sentence are left to a reviewer).
+        state = PaymentState(True, current.suspended_since, change.rule, change.version)
+        return state, None
     if not change.hold_payment and current.suspended:
         arrears = None if current.suspension_rule in PRISON_RULES else current.suspended_since
         state = PaymentState(False, None, None, change.version)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -92,8 +92,8 @@ def _domain_problem(spec: FieldSpec, value: Any) -> str | None:
             datetime.fromisoformat(str(value))
         elif spec.type is FieldType.INTEGER:
             int(str(value))
-        elif spec.type is FieldType.DECIMAL:
-            Decimal(str(value))
+        elif spec.type is FieldType.DECIMAL and not Decimal(str(value)).is_finite():
+            return f"{value!r} is not a finite number"
         elif spec.type is FieldType.BOOLEAN and not isinstance(value, bool):
             return f"{value!r} is not true/false"
     except (ValueError, InvalidOperation):
@@ -101,7 +101,7 @@ def _domain_problem(spec: FieldSpec, value: Any) -> str | None:
     return None
 
 
-EARLIEST_EVENT = datetime(1900, 1, 1).astimezone()
+EARLIEST_EVENT = datetime(1900, 1, 1, tzinfo=UTC)
 #: A device clock may run a little fast; beyond this an event "from the future" is wrong.
 FUTURE_TOLERANCE = timedelta(hours=24)
 
