@@ -47,7 +47,9 @@ def up(var_dir: VarDir = Path("var/up")) -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    with stack(var_dir=var_dir, kafka_bootstrap=kafka, database_url=database) as running:
+    with stack(
+        var_dir=var_dir, kafka_bootstrap=kafka, database_url=database, base_port=8100
+    ) as running:
         table = Table("service", "url", title="lifesign is up")
         for name in SERVICES:
             table.add_row(name, running.supervisor.url(name))

@@ -33,6 +33,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def port_or_free(preferred: int | None) -> int:
+    """``preferred`` if nothing listens there, else any free port."""
+    if preferred is None:
+        return free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+    return preferred
+
+
 def wait_for_port(
     port: int, *, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
 ) -> None:
@@ -149,9 +161,9 @@ class Supervisor:
     log_dir: Path
     processes: list[ServiceProcess] = field(default_factory=list)
 
-    def start(self, name: str) -> ServiceProcess:
+    def start(self, name: str, *, port: int | None = None) -> ServiceProcess:
         module = "lifesign_" + name.replace("-", "_")
-        port = free_port()
+        port = port_or_free(port)
         env = {**os.environ, **self.env, "LIFESIGN_HTTP_PORT": str(port)}
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
@@ -225,15 +237,22 @@ def stack(
     database_url: str | None = None,
     services: tuple[str, ...] = SERVICES,
     extra_env: Mapping[str, str] | None = None,
+    base_port: int | None = None,
 ) -> Iterator[Stack]:
     """Start lifesign on one machine: broker and database (embedded unless given), the
-    topics, and every service as its own OS process; stop all of it on exit."""
+    topics, and every service as its own OS process; stop all of it on exit.
+
+    With ``base_port`` (``lifesign up``) services listen on base_port+1.. in the order of
+    SERVICES and the broker on 9092, where those are free; otherwise on any free ports."""
     from lifesign.bus import ensure_topics
     from lifesign.topics import all_topics
 
     with contextlib.ExitStack() as exits:
         if kafka_bootstrap is None:
-            broker = EmbeddedBroker(log_path=_log_file(var_dir, "tansu.log"))
+            broker = EmbeddedBroker(
+                port=port_or_free(9092) if base_port else None,
+                log_path=_log_file(var_dir, "tansu.log"),
+            )
             kafka_bootstrap = exits.enter_context(broker).bootstrap
         if database_url is None:
             database_url = exits.enter_context(embedded_postgres(var_dir / "pgdata"))
@@ -246,8 +265,8 @@ def stack(
             **(extra_env or {}),
         }
         supervisor = exits.enter_context(Supervisor(env=env, log_dir=var_dir / "logs"))
-        for name in services:
-            supervisor.start(name)
+        for offset, name in enumerate(services, start=1):
+            supervisor.start(name, port=base_port + offset if base_port else None)
         supervisor.wait_ready()
         yield Stack(kafka_bootstrap, database_url, supervisor)
 
