@@ -8,12 +8,14 @@ schema (ARCHITECTURE principle 3) and ships its Alembic migrations inside its pa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData, make_url, text
+from sqlalchemy import MetaData, Table, make_url, text
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -106,3 +108,22 @@ async def run_in_transaction(
 ) -> None:
     async with sessions.begin() as session:
         await work(session)
+
+
+def replace_on_conflict(
+    table: Table, values: Sequence[Mapping[str, Any]], *, where: Callable[[Any], Any] | None = None
+) -> Insert:
+    """``INSERT … ON CONFLICT (primary key) DO UPDATE`` that overwrites every given column.
+
+    ``where`` receives the ``excluded`` row and returns a condition for the update (for
+    example "only if newer"); without it the new values always win. Execute the result
+    with ``values`` as the parameter list (one statement per batch).
+    """
+    statement = insert(table)
+    key = [c.name for c in table.primary_key.columns]
+    columns = [c for c in values[0] if c not in key] if values else []
+    return statement.on_conflict_do_update(
+        index_elements=key,
+        set_={c: statement.excluded[c] for c in columns},
+        where=where(statement.excluded) if where is not None else None,
+    )

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from lifesign import db, telemetry
 from lifesign.bus import BatchConsumer, Producer
 from lifesign.clock import Clock
+from lifesign.messaging import Outbox
 from lifesign.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,16 @@ class Runtime:
                 await asyncio.sleep(seconds)
 
         self.background.append(loop)
+
+    def relay(self, outbox: Outbox, *, every: float = 0.5) -> Callable[[], Awaitable[None]]:
+        """Publish ``outbox`` periodically (what a crash left behind) and return the relay
+        to pass as a consumer's ``after_commit`` (what a batch just wrote)."""
+
+        async def relay() -> None:
+            await outbox.relay(self.sessions, self.producer)
+
+        self.every(every, relay, name="outbox relay")
+        return relay
 
     def consumer_kwargs(self) -> dict[str, Any]:
         """The arguments every BatchConsumer of this service shares."""

@@ -14,7 +14,6 @@ from lifesign_ingest.consumers import FeedHandler
 from lifesign_ingest.models import SCHEMA, messaging
 
 NAME = "ingest"
-RELAY_INTERVAL_S = 0.5
 
 
 class IngestSettings(ServiceSettings):
@@ -36,11 +35,8 @@ def wire(runtime: Runtime) -> None:
             **runtime.consumer_kwargs(),
         )
     )
-    outbox = Outbox(messaging.outbox)
-    # Registry imports write to the outbox; publish what a crash may have left there.
-    runtime.every(
-        RELAY_INTERVAL_S, lambda: outbox.relay(runtime.sessions, runtime.producer), name="relay"
-    )
+    # Registry imports write to the outbox and relay it; this catches what a crash left.
+    runtime.relay(Outbox(messaging.outbox))
 
 
 SPEC = ServiceSpec(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lifesign.db import replace_on_conflict
 from lifesign.events import LifeEvent
 from lifesign_ingest.models import event_lineage, feed_count, pensioner
 from lifesign_ingest.service import RegistryRow
@@ -80,12 +81,7 @@ async def upsert_pensioners(session: AsyncSession, rows: Sequence[RegistryRow], 
         }
         for r in rows
     ]
-    statement = insert(pensioner)
-    statement = statement.on_conflict_do_update(
-        index_elements=[pensioner.c.pseudonym],
-        set_={c: statement.excluded[c] for c in values[0] if c != "pseudonym"},
-    )
-    await session.execute(statement, values)
+    await session.execute(replace_on_conflict(pensioner, values), values)
 
 
 async def feed_counts(session: AsyncSession) -> list[dict[str, Any]]:

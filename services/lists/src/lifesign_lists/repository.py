@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign.certification import StateChange, Status
+from lifesign.db import replace_on_conflict
 from lifesign_lists.models import person_status
 
 
@@ -37,11 +37,8 @@ async def apply_changes(session: AsyncSession, changes: Sequence[StateChange]) -
     ]
     if not values:
         return
-    statement = insert(person_status)
-    statement = statement.on_conflict_do_update(
-        index_elements=[person_status.c.pseudonym],
-        set_={c: statement.excluded[c] for c in values[0] if c != "pseudonym"},
-        where=statement.excluded.version > person_status.c.version,
+    statement = replace_on_conflict(
+        person_status, values, where=lambda new: new.version > person_status.c.version
     )
     await session.execute(statement, values)
 

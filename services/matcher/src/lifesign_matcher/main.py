@@ -14,8 +14,6 @@ from lifesign_matcher.api import router
 from lifesign_matcher.consumers import Certifier, RegistryHandler, ValidatedHandler
 from lifesign_matcher.models import SCHEMA, messaging
 
-RELAY_INTERVAL_S = 0.5
-
 
 class MatcherSettings(ServiceSettings):
     """Settings of the matcher service (env prefix LIFESIGN_)."""
@@ -24,11 +22,7 @@ class MatcherSettings(ServiceSettings):
 def wire(runtime: Runtime) -> None:
     outbox = Outbox(messaging.outbox)
     certifier = Certifier(outbox=outbox, clock=runtime.clock)
-
-    async def relay() -> None:
-        await outbox.relay(runtime.sessions, runtime.producer)
-
-    common = {**runtime.consumer_kwargs(), "after_commit": relay}
+    common = {**runtime.consumer_kwargs(), "after_commit": runtime.relay(outbox)}
     runtime.consumers.append(
         BatchConsumer(
             name="matcher-registry",
@@ -47,7 +41,6 @@ def wire(runtime: Runtime) -> None:
             **common,
         )
     )
-    runtime.every(RELAY_INTERVAL_S, relay, name="relay")
 
 
 SPEC = ServiceSpec(

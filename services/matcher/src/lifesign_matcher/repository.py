@@ -17,6 +17,7 @@ from lifesign.certification import (
     ProofOfLife,
     StateChange,
 )
+from lifesign.db import replace_on_conflict
 from lifesign.events import LifeEvent, PensionerRecord
 from lifesign_matcher.models import (
     certification,
@@ -67,11 +68,8 @@ async def upsert_pensioners(session: AsyncSession, records: Sequence[PensionerRe
     ]
     if not values:
         return
-    statement = insert(pensioner)
-    statement = statement.on_conflict_do_update(
-        index_elements=[pensioner.c.pseudonym],
-        set_={c: statement.excluded[c] for c in values[0] if c != "pseudonym"},
-        where=statement.excluded.updated_at >= pensioner.c.updated_at,
+    statement = replace_on_conflict(
+        pensioner, values, where=lambda new: new.updated_at >= pensioner.c.updated_at
     )
     await session.execute(statement, values)
 
@@ -122,13 +120,12 @@ async def raise_proofs_of_life(
     ]
     if not values:
         return
-    statement = insert(certification)
-    statement = statement.on_conflict_do_update(
-        index_elements=[certification.c.pseudonym],
-        set_={c: statement.excluded[c] for c in values[0] if c != "pseudonym"},
-        where=or_(
+    statement = replace_on_conflict(
+        certification,
+        values,
+        where=lambda new: or_(
             certification.c.alive_at.is_(None),
-            tuple_(statement.excluded.alive_at, statement.excluded.alive_event_id)
+            tuple_(new.alive_at, new.alive_event_id)
             > tuple_(certification.c.alive_at, certification.c.alive_event_id),
         ),
     )

@@ -15,7 +15,6 @@ from lifesign_payments_bridge.consumers import StateChangeHandler
 from lifesign_payments_bridge.models import SCHEMA, messaging
 
 CONSUMER = "payments-bridge-state"
-RELAY_INTERVAL_S = 0.5
 
 
 class PaymentsBridgeSettings(ServiceSettings):
@@ -24,10 +23,6 @@ class PaymentsBridgeSettings(ServiceSettings):
 
 def wire(runtime: Runtime) -> None:
     outbox = Outbox(messaging.outbox)
-
-    async def relay() -> None:
-        await outbox.relay(runtime.sessions, runtime.producer)
-
     runtime.consumers.append(
         BatchConsumer(
             name=CONSUMER,
@@ -36,11 +31,10 @@ def wire(runtime: Runtime) -> None:
             handler=StateChangeHandler(
                 inbox=Inbox(messaging.inbox, CONSUMER), outbox=outbox, clock=runtime.clock
             ),
-            after_commit=relay,
+            after_commit=runtime.relay(outbox),
             **runtime.consumer_kwargs(),
         )
     )
-    runtime.every(RELAY_INTERVAL_S, relay, name="relay")
 
 
 SPEC = ServiceSpec(

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign.certification import PaymentCommand
+from lifesign.db import replace_on_conflict
 from lifesign_payments_bridge.models import command, payment_state
 from lifesign_payments_bridge.service import PaymentState
 
@@ -40,12 +41,7 @@ async def save(session: AsyncSession, states: dict[str, PaymentState]) -> None:
     ]
     if not values:
         return
-    statement = insert(payment_state)
-    statement = statement.on_conflict_do_update(
-        index_elements=[payment_state.c.pseudonym],
-        set_={c: statement.excluded[c] for c in values[0] if c != "pseudonym"},
-    )
-    await session.execute(statement, values)
+    await session.execute(replace_on_conflict(payment_state, values), values)
 
 
 async def record_commands(session: AsyncSession, commands: Sequence[PaymentCommand]) -> None:
