@@ -26,6 +26,7 @@ from lifesign_ingest.service import (
     RowError,
     read_registry_csv,
     registry_row,
+    unique_rows,
 )
 
 router = APIRouter(tags=["ingest"])
@@ -52,36 +53,47 @@ async def import_registry(
     """Import a registry CSV in chunks; each chunk and its bus messages commit together."""
     result = ImportResult(file)
     outbox = Outbox(messaging.outbox)
-    chunk: list[RegistryRow] = []
+    chunk: list[tuple[int, RegistryRow]] = []
     for number, row in read_registry_csv(lines):
         result.rows += 1
         try:
             chunk.append(
-                registry_row(
-                    row,
-                    pseudonymizer=pseudonymizer,
-                    cipher=cipher,
-                    today=clock.today(),
-                    now=clock.now(),
+                (
+                    number,
+                    registry_row(
+                        row,
+                        pseudonymizer=pseudonymizer,
+                        cipher=cipher,
+                        today=clock.today(),
+                        now=clock.now(),
+                    ),
                 )
             )
         except RecordRejected as error:
             result.errors.append(RowError(number, row.get("person_id", ""), str(error)))
         if len(chunk) >= IMPORT_CHUNK:
-            await _store(sessions, outbox, chunk, file)
-            result.imported += len(chunk)
+            await _store(sessions, outbox, chunk, file, result)
             chunk = []
-    await _store(sessions, outbox, chunk, file)
-    result.imported += len(chunk)
+    await _store(sessions, outbox, chunk, file, result)
     return result
 
 
 async def _store(
-    sessions: async_sessionmaker[AsyncSession], outbox: Outbox, rows: list[RegistryRow], file: str
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: Outbox,
+    numbered: list[tuple[int, RegistryRow]],
+    file: str,
+    result: ImportResult,
 ) -> None:
-    if not rows:
+    if not numbered:
         return
     async with sessions.begin() as session:
+        known = await repository.pseudonyms_of_person_ids(
+            session, [r.record.person_id for _, r in numbered]
+        )
+        rows, errors = unique_rows(numbered, known)
+        result.errors += errors
+        result.imported += len(rows)
         await repository.upsert_pensioners(session, rows, file)
         await outbox.add(
             session,

@@ -84,6 +84,18 @@ async def upsert_pensioners(session: AsyncSession, rows: Sequence[RegistryRow], 
     await session.execute(replace_on_conflict(pensioner, values), values)
 
 
+async def pseudonyms_of_person_ids(
+    session: AsyncSession, person_ids: Sequence[str]
+) -> dict[str, str]:
+    """person_id -> pseudonym for the person numbers already in the registry."""
+    rows = await session.execute(
+        select(pensioner.c.person_id, pensioner.c.pseudonym).where(
+            pensioner.c.person_id.in_(sorted(set(person_ids)))
+        )
+    )
+    return {r.person_id: r.pseudonym for r in rows}
+
+
 async def feed_counts(session: AsyncSession) -> list[dict[str, Any]]:
     rows = await session.execute(select(feed_count).order_by(feed_count.c.day, feed_count.c.source))
     return [dict(r._mapping) for r in rows]

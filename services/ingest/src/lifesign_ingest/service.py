@@ -271,6 +271,36 @@ def registry_row(
     return RegistryRow(record, cipher.encrypt(json.dumps(pii, ensure_ascii=False), context="pii"))
 
 
+def unique_rows(
+    numbered: list[tuple[int, RegistryRow]], known: dict[str, str]
+) -> tuple[list[RegistryRow], list[RowError]]:
+    """One row per pensioner within a chunk (the later row wins, as a later update would)
+    and no person number shared by two id numbers (``known``: person_id -> pseudonym
+    already stored). A clash is a row to correct, never a silent overwrite (R-7.2)."""
+    latest: dict[str, tuple[int, RegistryRow]] = {}
+    owner = dict(known)
+    errors: list[RowError] = []
+    for number, row in numbered:
+        person_id, pseudonym = row.record.person_id, row.record.pseudonym
+        if owner.setdefault(person_id, pseudonym) != pseudonym:
+            errors.append(
+                RowError(number, person_id, "person_id: already registered with another id number")
+            )
+            continue
+        earlier = latest.get(pseudonym)
+        if earlier is not None and earlier[1].record.person_id != person_id:
+            errors.append(
+                RowError(
+                    number,
+                    person_id,
+                    f"id_number: also on row {earlier[0]} under another person_id",
+                )
+            )
+            continue
+        latest[pseudonym] = (number, row)
+    return [row for _, row in latest.values()], errors
+
+
 def _date(field: str, text: str) -> date:
     try:
         return date.fromisoformat(text.replace("/", "-"))
