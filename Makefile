@@ -9,10 +9,11 @@ VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON := $(shell command -v $(PYTHON))
 PACKAGES := -p lifesign -p lifesign_ingest -p lifesign_quality -p lifesign_matcher \
-            -p lifesign_scoring -p lifesign_lists -p lifesign_notify -p lifesign_payments_bridge
+            -p lifesign_scoring -p lifesign_lists -p lifesign_notify -p lifesign_payments_bridge \
+            -p lifesign_sim
 
 # Tests are type-checked too; a fixture or helper need not spell out every type.
-TEST_FILES = $(shell find tests shared/tests services/*/tests -name '*.py' -not -path '*/.*')
+TEST_FILES = $(shell find tests shared/tests services/*/tests simulator/tests -name '*.py' -not -path '*/.*')
 
 .PHONY: install lint typecheck pytest test demo up bench clean
 
@@ -21,7 +22,8 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
 
-$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml \
+                 simulator/pyproject.toml
 	$(UV) sync --frozen --all-packages
 	@touch $@
 
