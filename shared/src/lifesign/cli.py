@@ -7,7 +7,7 @@ import shutil
 import signal
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -114,6 +114,93 @@ def _print_slice(result: object) -> None:
         f"payment commands: {len(result.observed.commands)} "
         f"({len(suspends)} SUSPEND; the duplicate funeral record caused none)"
     )
+
+
+@app.command()
+def simulate(
+    persons: Annotated[int, typer.Option(help="How many pensioners.")] = 10_000,
+    start: Annotated[str, typer.Option(help="First simulated day (YYYY-MM-DD).")] = "2025-01-01",
+    days: Annotated[int, typer.Option(help="How many days to simulate.")] = 365,
+    seed: Annotated[int, typer.Option(help="Same seed, same output, byte for byte.")] = 1,
+    out: Annotated[Path, typer.Option(help="Output directory (replaced).")] = Path("var/province"),
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    mortality_scale: Annotated[
+        float, typer.Option(help="Multiplier of the CL5/CL6 annuity death rates.")
+    ] = 1.5,
+) -> None:
+    """Write a synthetic province: registry, department feeds, ground truth."""
+    from dataclasses import replace
+    from datetime import date
+
+    sim = _simulator()
+    config = sim.simulate.SimulationConfig(
+        persons=persons, start=date.fromisoformat(start), days=days, seed=seed, workers=workers
+    )
+    config = replace(config, life=replace(config.life, mortality_scale=mortality_scale))
+    started = time.monotonic()
+    manifest = sim.simulate.run(config, out)
+    console.print(
+        f"{manifest['persons']:,} pensioners, {manifest['deaths']:,} deaths, "
+        f"{manifest['records']:,} department records in {out} "
+        f"({time.monotonic() - started:.1f}s)"
+    )
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Option(help="The simulator's output directory.")],
+    results: Annotated[Path, typer.Option(help="What the platform decided (topic dumps).")],
+    json_only: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    html: Annotated[Path | None, typer.Option(help="Also write the HTML report here.")] = None,
+) -> None:
+    """Compare the platform's decisions with the ground truth."""
+    import json
+    from datetime import date, timedelta
+
+    sim = _simulator()
+    manifest = json.loads((truth / "manifest.json").read_text())
+    first = date.fromisoformat(manifest["parameters"]["start"])
+    last = first + timedelta(days=int(manifest["parameters"]["days"]) - 1)
+    metrics = sim.evaluate.evaluate(
+        truth, results, pseudonymizer=LifesignSettings().pseudonymizer, start=first, end=last
+    )
+    if html is not None:
+        html.write_text(sim.report.render_html(metrics), encoding="utf-8")
+    if json_only:
+        print(json.dumps(metrics, ensure_ascii=False, default=str))
+        return
+    _print_metrics(metrics)
+
+
+def _print_metrics(metrics: dict[str, object]) -> None:
+    table = Table("measure", "value", title="evaluation against the ground truth")
+    for key in (
+        "deaths", "deaths_suspended", "death_to_suspension_days_p50",
+        "death_to_suspension_days_p95", "improper_payment_yuan",
+        "improper_payment_recovered_yuan", "living_wrongly_suspended",
+        "living_wrongly_suspended_person_days", "big_data_certified_share",
+        "living_asked_to_act", "clean_records_quarantined_share",
+    ):  # fmt: skip
+        table.add_row(key, str(metrics.get(key)))
+    console.print(table)
+    recall = metrics.get("defect_recall") or {}
+    if isinstance(recall, dict):
+        console.print(
+            "defect recall: "
+            + ", ".join(
+                f"{k} {'-' if v is None else f'{v:.0%}'}" for k, v in sorted(recall.items())
+            )
+        )
+
+
+def _simulator() -> Any:
+    try:
+        import lifesign_sim.evaluate
+        import lifesign_sim.report
+        import lifesign_sim.simulate
+    except ImportError as error:  # a service image ships without the simulator
+        raise typer.BadParameter(f"the simulator package is not installed ({error})") from error
+    return lifesign_sim
 
 
 @app.command()

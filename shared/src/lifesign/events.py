@@ -53,6 +53,9 @@ class FeedRecord(_Frozen):
     occurred_at: datetime = Field(description="When it happened; naive means Beijing time.")
     region: str | None = Field(default=None, description="GB/T 2260 code of the reporter.")
     attributes: dict[str, Any] = Field(default_factory=dict)
+    reported_at: datetime | None = Field(
+        default=None, description="When the department published it; naive means Beijing."
+    )
 
 
 class Channel(StrEnum):

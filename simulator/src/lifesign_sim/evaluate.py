@@ -1,0 +1,901 @@
+"""The evaluation: what the platform decided, compared with what really happened.
+
+Inputs are a simulator output directory (``truth/persons.csv``, ``truth/records.csv``) and
+a results directory written from the platform's topics (see :mod:`lifesign_sim.formats`).
+The platform knows people only by ``pseudonymizer.person(id_number)``, so each truth person
+is mapped to that pseudonym (the same key as the platform's is needed). Everything is
+streamed line by line; per-person state is kept in flat arrays, so a province of a million
+pensioners evaluates in well under a minute and a few hundred MB.
+
+Definitions (the project's; "d" is a date, months are calendar months):
+
+Statuses
+    *Platform status* on d: the ``to_status`` of the StateChange with the highest
+    ``version`` among the person's changes with ``as_of <= d``; none -> ``unknown``.
+    *Truth status* on d, first that applies: ``dead`` (death_date <= d), ``imprisoned``
+    (prison_start <= d < prison_end, or no end), ``not_started`` (benefit_start > d),
+    else ``alive``.
+
+``confusion`` / ``confusion_final``
+    For every month end in [start, end] and for ``end``: counts of truth status (rows) x
+    platform status (columns), every row and column present. ``timeline`` repeats, per
+    date, the living (truth alive or not_started) whose platform status is pending or
+    suspended.
+
+Deaths (persons with death_date in [start, end])
+    ``deaths_reported``: truth death_reported = 1. ``deaths_suspended``: those with a
+    SUSPEND command (by pseudonym) whose effective_date is in [death_date - 1 day, end]; an
+    earlier suspension (e.g. a lapsed certification, R-7.9) is not a detection. The delay
+    is effective_date - death_date of the first such SUSPEND, in days;
+    ``death_to_suspension_days_p50`` / ``_p95`` are numpy's linear percentiles of the delays
+    (null when no death was suspended). ``deaths_missed``: reported deaths with no such
+    SUSPEND by ``end``.
+
+Improper payments (every person who died on or before ``end``)
+    A pension is paid on the 1st of each month for that month, from the benefit start on.
+    The payment of a month whose 1st p lies in [start, end] and after the death date is
+    improper when it was actually made: when the latest payment command effective on or
+    before p is not a SUSPEND. Without commands that is every such month up to ``end``;
+    with a detecting SUSPEND it is the months before its effective date. (A suspension
+    before the death that is still in force means nothing was paid: no improper payment,
+    though no detection either; a RESTORE after the death pays again, improperly.)
+    ``improper_payment_yuan`` sums monthly_benefit over those months (2 decimals);
+    ``improper_payment_months`` counts them. ``improper_payment_recovered_yuan`` is the
+    part for people whose payments are suspended at ``end``: once the agency knows of the
+    death it reclaims the overpayment from the estate; for deaths it never learnt of (or
+    whose payments were restored) the money is lost.
+
+Living suspended (SUSPEND commands effective in [start, end])
+    A SUSPEND whose person on its effective date is truly alive (neither dead nor
+    imprisoned; not_started counts as alive; a SUSPEND that counts as detecting the
+    person's death, one day early at most, is not a living suspension) is *wrongful* when
+    some record of
+    truth/records.csv of kind ``genuine`` about the person, from a source the catalogue
+    labels direct proof of life (unknown sources are not), that a correct platform would
+    use (expected ``accept``, ``repair`` or ``flag``: a record a correct platform must
+    reject, quarantine, drop, hold for review or leave unmatched gave it nothing to act
+    on), was reported in the 15 months before the effective date (reported date in
+    [effective_date - 15 months, effective_date)): the platform had direct evidence and
+    should have kept the person eligible (R-6, R-7.5.1 a). Otherwise the suspension is
+    correct procedure (R-7.9: nobody certified) but still a burden. A person counts once:
+    in ``living_wrongly_suspended`` if any of their living suspensions was wrongful, else
+    in ``living_suspended_without_evidence``. ``living_wrongly_suspended_person_days`` sums,
+    over the wrongful suspensions, the days from the effective date to the first later
+    RESTORE (or to ``end`` if none by then).
+
+Certification
+    Of the persons whose truth status on ``end`` is ``alive``, the latest StateChange with
+    ``as_of <= end`` (by version) gives the last proof of life; ``certified_share_by_method``
+    is the share per ``last_proof_method`` whose ``last_proof_of_life_at`` (Beijing date)
+    is in [start, end], ``none`` for the others (no change, no proof, or an older one).
+    ``big_data_certified_share`` is its ``big_data`` entry.
+
+Burden (R-7.6: people asked to come forward)
+    The living-throughout are persons with no death on or before ``end`` and no prison term
+    overlapping [start, end]. ``living_asked_to_act`` counts those whose platform status
+    was pending or suspended at some time in [start, end]: a StateChange to one of them
+    with as_of in [start, end], or that status already in force on ``start``. ``burden``
+    breaks it down by age on ``end`` (bands under 60, 60-69, 70-79, 80-89, 90+), urban /
+    rural and region (first 4 digits of residence_region), each with the living count
+    and the share.
+
+Defects (truth/records.csv column ``defect``; each record's own ``expected`` decides)
+    reject: its record id is the ``key`` of a DeadLetter in rejected.jsonl. quarantine: it
+    is the ``event.provenance.source_record_id`` of a QuarantinedEvent. drop_duplicate /
+    review: listed in duplicates.jsonl / reviews.jsonl (not evaluable when the file is
+    absent). repair and accept: neither rejected nor quarantined. unmatched: not
+    rejected. flag: not evaluable (needs the quality report). ``defect_recall`` is, per
+    defect type, the share of its evaluable records handled as expected, null when none
+    is evaluable (``notes`` say why). ``clean_records_quarantined_share``: of the records
+    with no defect and kind genuine, the share rejected or quarantined. ``records``
+    counts records per expected outcome.
+"""
+
+from __future__ import annotations
+
+import csv
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cache
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from numpy.typing import NDArray
+
+from lifesign.catalogue import EvidenceClass, UnknownSource, get_source
+from lifesign.certification import PaymentCommandKind, Status, local_date
+from lifesign.identity import InvalidIdNumber, Pseudonymizer
+from lifesign_sim.formats import (
+    DUPLICATES_FILE,
+    PAYMENT_COMMANDS_FILE,
+    PERSONS_FILE,
+    QUARANTINED_FILE,
+    RECORDS_FILE,
+    REJECTED_FILE,
+    REVIEWS_FILE,
+    STATE_CHANGES_FILE,
+    Expected,
+    RecordKind,
+)
+
+__all__ = [
+    "AGE_BANDS",
+    "CERTIFICATION_METHODS",
+    "PLATFORM_STATUSES",
+    "REQUIRED_KEYS",
+    "TRUTH_STATUSES",
+    "evaluate",
+]
+
+TRUTH_STATUSES: tuple[str, ...] = ("alive", "not_started", "imprisoned", "dead")
+PLATFORM_STATUSES: tuple[str, ...] = (*(s.value for s in Status), "unknown")
+CERTIFICATION_METHODS: tuple[str, ...] = ("big_data", "biometric", "home_visit", "manual")
+AGE_BANDS: tuple[str, ...] = ("<60", "60-69", "70-79", "80-89", "90+")
+
+#: Keys scripts rely on.
+REQUIRED_KEYS: tuple[str, ...] = (
+    "living_wrongly_suspended",
+    "living_wrongly_suspended_person_days",
+    "deaths",
+    "deaths_suspended",
+    "death_to_suspension_days_p50",
+    "death_to_suspension_days_p95",
+    "improper_payment_yuan",
+    "improper_payment_recovered_yuan",
+    "big_data_certified_share",
+    "living_asked_to_act",
+    "defect_recall",
+    "clean_records_quarantined_share",
+)
+
+_ALIVE, _NOT_STARTED, _IMPRISONED, _DEAD = range(4)
+_STATUS_CODE = {s: i for i, s in enumerate(PLATFORM_STATUSES)}
+_UNKNOWN = _STATUS_CODE["unknown"]
+_PENDING = _STATUS_CODE[Status.PENDING.value]
+_SUSPENDED = _STATUS_CODE[Status.SUSPENDED.value]
+_METHOD_CODE = {m: i + 1 for i, m in enumerate(CERTIFICATION_METHODS)}  # 0: none
+_SUSPEND = PaymentCommandKind.SUSPEND.value
+_RESTORE = PaymentCommandKind.RESTORE.value
+#: A SUSPEND this long before the recorded death still counts as detecting it.
+DETECTION_TOLERANCE = timedelta(days=1)
+#: Direct evidence this recent should have kept a person eligible (12 valid + 3 pending).
+EVIDENCE_MONTHS = 15
+#: Expected outcomes of records a correct platform uses as evidence.
+_USABLE = frozenset({Expected.ACCEPT.value, Expected.REPAIR.value, Expected.FLAG.value})
+
+
+def evaluate(
+    truth_dir: Path,
+    results_dir: Path,
+    *,
+    pseudonymizer: Pseudonymizer,
+    start: date,
+    end: date,
+) -> dict[str, Any]:
+    """Compare a run's results with the simulator's truth; see the module docstring."""
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    notes: list[str] = []
+    persons = _load_persons(Path(truth_dir) / PERSONS_FILE, pseudonymizer, notes)
+    changes = _load_changes(Path(results_dir) / STATE_CHANGES_FILE, persons.index, notes)
+    commands = _load_commands(Path(results_dir) / PAYMENT_COMMANDS_FILE, persons.index, notes)
+    outcomes = _load_outcomes(Path(results_dir), notes)
+    s_ord, e_ord = start.toordinal(), end.toordinal()
+
+    metrics: dict[str, Any] = {
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "persons": persons.n,
+    }
+    metrics.update(_confusion(persons, changes, start, end))
+    metrics.update(_deaths(persons, commands, s_ord, e_ord))
+    metrics.update(_improper_payments(persons, commands, start, end))
+
+    candidates = _living_suspensions(persons, commands, s_ord, e_ord)
+    records = _scan_records(Path(truth_dir) / RECORDS_FILE, outcomes, candidates, notes)
+    metrics.update(_living_suspended(candidates))
+    metrics.update(_certification(persons, changes, s_ord, e_ord))
+    metrics.update(_burden(persons, changes, start, end))
+    metrics.update(records)
+    metrics["notes"] = notes
+    return metrics
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------
+
+
+@cache
+def _ordinal(text: str) -> int:
+    """The ordinal of an ISO date (or of the date part of a datetime); 0 when empty."""
+    return date.fromisoformat(text[:10]).toordinal() if text else 0
+
+
+def _beijing_ordinal(text: str) -> int:
+    """The Beijing date of an ISO datetime (naive means Beijing), as an ordinal."""
+    moment = datetime.fromisoformat(text)
+    day = moment.date() if moment.tzinfo is None else local_date(moment)
+    return day.toordinal()
+
+
+def _csv_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """The given columns of each row of a csv file with a header, in that order."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise ValueError(f"{path}: missing columns {missing}")
+        pick = itemgetter(*(header.index(c) for c in columns))
+        for row in reader:
+            if row:
+                yield pick(row)
+
+
+def _jsonl(path: Path, notes: list[str]) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a jsonl file; unparsable lines are counted in ``notes``."""
+    bad = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                bad += 1
+                continue
+            if isinstance(value, dict):
+                yield value
+            else:
+                bad += 1
+    if bad:
+        notes.append(f"{path.name}: {bad} lines are not JSON objects and were skipped")
+
+
+_PERSON_FIELDS = (
+    "person_id",
+    "id_number",
+    "birth_date",
+    "monthly_benefit",
+    "benefit_start",
+    "residence_region",
+    "urban",
+    "death_date",
+    "death_reported",
+    "prison_start",
+    "prison_end",
+)
+
+
+@dataclass
+class _Persons:
+    """Truth persons in flat arrays, indexed 0..n-1; ``index`` maps pseudonyms to indices."""
+
+    index: dict[str, int]
+    person_ids: list[str]
+    birth: NDArray[np.int64]  # yyyymmdd
+    cents: NDArray[np.int64]  # monthly benefit in fen
+    benefit_start: NDArray[np.int64]  # ordinals, 0 = none
+    death: NDArray[np.int64]
+    death_reported: NDArray[np.bool_]
+    prison_start: NDArray[np.int64]
+    prison_end: NDArray[np.int64]
+    urban: NDArray[np.bool_]
+    region: NDArray[np.int64]  # index into region_names
+    region_names: list[str]
+
+    @property
+    def n(self) -> int:
+        return len(self.person_ids)
+
+    def truth_on(self, day: int) -> NDArray[np.int8]:
+        """Truth status codes of everyone on the ordinal ``day``."""
+        status = np.full(self.n, _ALIVE, dtype=np.int8)
+        status[self.benefit_start > day] = _NOT_STARTED
+        serving = (
+            (self.prison_start > 0)
+            & (self.prison_start <= day)
+            & ((self.prison_end == 0) | (day < self.prison_end))
+        )
+        status[serving] = _IMPRISONED
+        status[(self.death > 0) & (self.death <= day)] = _DEAD
+        return status
+
+    def truly_alive_on(self, i: int, day: int) -> bool:
+        """Neither dead nor imprisoned on ``day`` (not_started counts as alive)."""
+        if 0 < self.death[i] <= day:
+            return False
+        begun = 0 < self.prison_start[i] <= day
+        return not (begun and (self.prison_end[i] == 0 or day < self.prison_end[i]))
+
+
+def _load_persons(path: Path, pseudonymizer: Pseudonymizer, notes: list[str]) -> _Persons:
+    index: dict[str, int] = {}
+    person_ids: list[str] = []
+    ints = {name: array("q") for name in ("birth", "cents", "benefit", "death", "ps", "pe")}
+    flags = {name: array("b") for name in ("reported", "urban")}
+    regions: dict[str, int] = {}
+    region = array("q")
+    invalid = 0
+    for row in _csv_rows(path, _PERSON_FIELDS):
+        pid, id_number, birth, benefit, benefit_start, residence = row[:6]
+        urban, death, reported, prison_start, prison_end = row[6:11]
+        try:
+            pseudonym = pseudonymizer.person(id_number)
+        except InvalidIdNumber:
+            invalid += 1
+            continue
+        index[pseudonym] = len(person_ids)
+        person_ids.append(pid)
+        birth_text = birth or f"{id_number[6:10]}-{id_number[10:12]}-{id_number[12:14]}"
+        ints["birth"].append(int(birth_text[:10].replace("-", "")))
+        ints["cents"].append(round(float(benefit or 0) * 100))
+        ints["benefit"].append(_ordinal(benefit_start))
+        ints["death"].append(_ordinal(death))
+        ints["ps"].append(_ordinal(prison_start))
+        ints["pe"].append(_ordinal(prison_end))
+        flags["reported"].append(reported == "1")
+        flags["urban"].append(urban == "1")
+        region.append(regions.setdefault(residence[:4], len(regions)))
+    if invalid:
+        notes.append(f"{PERSONS_FILE}: {invalid} persons with an invalid id number were skipped")
+
+    def arr(values: array[int]) -> NDArray[np.int64]:
+        return np.frombuffer(values, dtype=np.int64).copy() if values else np.zeros(0, np.int64)
+
+    return _Persons(
+        index=index,
+        person_ids=person_ids,
+        birth=arr(ints["birth"]),
+        cents=arr(ints["cents"]),
+        benefit_start=arr(ints["benefit"]),
+        death=arr(ints["death"]),
+        death_reported=np.array(flags["reported"], dtype=bool),
+        prison_start=arr(ints["ps"]),
+        prison_end=arr(ints["pe"]),
+        urban=np.array(flags["urban"], dtype=bool),
+        region=arr(region),
+        region_names=list(regions),
+    )
+
+
+@dataclass
+class _Changes:
+    """State changes sorted by (person, version), in flat arrays."""
+
+    person: NDArray[np.int64]
+    as_of: NDArray[np.int64]
+    status: NDArray[np.int8]
+    method: NDArray[np.int8]
+    proof: NDArray[np.int64]  # Beijing date ordinal of last_proof_of_life_at, 0 = none
+
+    def latest(self, day: int, n: int) -> NDArray[np.int64]:
+        """Per person, the row of the highest-version change with as_of <= day, or -1."""
+        rows = np.flatnonzero(self.as_of <= day)
+        who = self.person[rows]
+        last = np.ones(len(rows), dtype=bool)
+        last[:-1] = who[:-1] != who[1:]
+        out = np.full(n, -1, dtype=np.int64)
+        out[who[last]] = rows[last]
+        return out
+
+    def status_on(self, day: int, n: int) -> NDArray[np.int8]:
+        rows = self.latest(day, n)
+        status = np.full(n, _UNKNOWN, dtype=np.int8)
+        known = rows >= 0
+        status[known] = self.status[rows[known]]
+        return status
+
+
+def _load_changes(path: Path, index: dict[str, int], notes: list[str]) -> _Changes:
+    person, version, as_of, proof = array("q"), array("q"), array("q"), array("q")
+    status, method = array("b"), array("b")
+    unknown = 0
+    proof_cache: dict[str, int] = {}
+    if path.exists():
+        for change in _jsonl(path, notes):
+            i = index.get(change.get("pseudonym", ""))
+            if i is None:
+                unknown += 1
+                continue
+            person.append(i)
+            version.append(int(change["version"]))
+            as_of.append(_ordinal(change["as_of"]))
+            status.append(_STATUS_CODE.get(change["to_status"], _UNKNOWN))
+            method.append(_METHOD_CODE.get(change.get("last_proof_method") or "", 0))
+            at = change.get("last_proof_of_life_at")
+            if at:
+                day = proof_cache.get(at)
+                if day is None:
+                    if len(proof_cache) > 1_000_000:
+                        proof_cache.clear()
+                    day = proof_cache[at] = _beijing_ordinal(at)
+                proof.append(day)
+            else:
+                proof.append(0)
+    else:
+        notes.append(f"{STATE_CHANGES_FILE} is absent: every platform status is unknown")
+    if unknown:
+        notes.append(f"{STATE_CHANGES_FILE}: {unknown} changes of unknown persons ignored")
+    p = np.frombuffer(person, dtype=np.int64) if person else np.zeros(0, np.int64)
+    v = np.frombuffer(version, dtype=np.int64) if version else np.zeros(0, np.int64)
+    order = np.lexsort((v, p))  # by person, then version; stable for equal versions
+    return _Changes(
+        person=p[order],
+        as_of=np.asarray(as_of, dtype=np.int64)[order],
+        status=np.asarray(status, dtype=np.int8)[order],
+        method=np.asarray(method, dtype=np.int8)[order],
+        proof=np.asarray(proof, dtype=np.int64)[order],
+    )
+
+
+#: Per person index: (effective ordinal, is_suspend) in order of effect (file order on ties).
+_Commands = dict[int, list[tuple[int, bool]]]
+
+
+def _load_commands(path: Path, index: dict[str, int], notes: list[str]) -> _Commands:
+    seen: set[str] = set()
+    raw: dict[int, list[tuple[int, int, bool]]] = {}
+    unknown = 0
+    if not path.exists():
+        notes.append(f"{PAYMENT_COMMANDS_FILE} is absent: nobody was ever suspended")
+        return {}
+    for seq, command in enumerate(_jsonl(path, notes)):
+        command_id = str(command.get("command_id", seq))
+        if command_id in seen:
+            continue  # a redelivered command (at-least-once delivery)
+        seen.add(command_id)
+        kind = command.get("kind")
+        if kind not in (_SUSPEND, _RESTORE):
+            continue
+        i = index.get(command.get("pseudonym", ""))
+        if i is None:
+            unknown += 1
+            continue
+        raw.setdefault(i, []).append((_ordinal(command["effective_date"]), seq, kind == _SUSPEND))
+    if unknown:
+        notes.append(f"{PAYMENT_COMMANDS_FILE}: {unknown} commands of unknown persons ignored")
+    return {i: [(day, suspend) for day, _, suspend in sorted(cs)] for i, cs in raw.items()}
+
+
+@dataclass
+class _Outcomes:
+    rejected: set[str]
+    quarantined: set[str]
+    duplicates: set[str] | None
+    reviews: set[str] | None
+
+
+def _load_outcomes(results: Path, notes: list[str]) -> _Outcomes:
+    rejected: set[str] = set()
+    quarantined: set[str] = set()
+    if (results / REJECTED_FILE).exists():
+        for letter in _jsonl(results / REJECTED_FILE, notes):
+            if letter.get("key"):
+                rejected.add(str(letter["key"]))
+    else:
+        notes.append(f"{REJECTED_FILE} is absent: no record counts as rejected")
+    if (results / QUARANTINED_FILE).exists():
+        for held in _jsonl(results / QUARANTINED_FILE, notes):
+            try:
+                quarantined.add(str(held["event"]["provenance"]["source_record_id"]))
+            except (KeyError, TypeError):
+                continue
+    else:
+        notes.append(f"{QUARANTINED_FILE} is absent: no record counts as quarantined")
+    return _Outcomes(
+        rejected,
+        quarantined,
+        _record_ids(results / DUPLICATES_FILE, notes),
+        _record_ids(results / REVIEWS_FILE, notes),
+    )
+
+
+def _record_ids(path: Path, notes: list[str]) -> set[str] | None:
+    if not path.exists():
+        return None
+    return {str(r["record_id"]) for r in _jsonl(path, notes) if r.get("record_id")}
+
+
+# ---------------------------------------------------------------------------
+# Statuses: confusion matrices, timeline
+# ---------------------------------------------------------------------------
+
+
+def month_ends(start: date, end: date) -> list[date]:
+    """Every month end in [start, end], then ``end`` itself if it is not one."""
+    days: list[date] = []
+    year, month = start.year, start.month
+    while True:
+        first_next = date(year + month // 12, month % 12 + 1, 1)
+        last = first_next - timedelta(days=1)
+        if last > end:
+            break
+        if last >= start:
+            days.append(last)
+        year, month = first_next.year, first_next.month
+    if not days or days[-1] != end:
+        days.append(end)
+    return days
+
+
+def _matrix(truth: NDArray[np.int8], platform: NDArray[np.int8]) -> dict[str, dict[str, int]]:
+    width = len(PLATFORM_STATUSES)
+    counts = np.bincount(
+        truth.astype(np.int64) * width + platform, minlength=len(TRUTH_STATUSES) * width
+    ).reshape(len(TRUTH_STATUSES), width)
+    return {
+        t: {p: int(counts[r, c]) for c, p in enumerate(PLATFORM_STATUSES)}
+        for r, t in enumerate(TRUTH_STATUSES)
+    }
+
+
+def _confusion(persons: _Persons, changes: _Changes, start: date, end: date) -> dict[str, Any]:
+    confusion: dict[str, dict[str, dict[str, int]]] = {}
+    timeline: list[dict[str, Any]] = []
+    for day in month_ends(start, end):
+        truth = persons.truth_on(day.toordinal())
+        platform = changes.status_on(day.toordinal(), persons.n)
+        matrix = _matrix(truth, platform)
+        confusion[day.isoformat()] = matrix
+        living = [matrix["alive"], matrix["not_started"]]
+        timeline.append(
+            {
+                "date": day.isoformat(),
+                "living": sum(sum(row.values()) for row in living),
+                "living_pending": sum(row[Status.PENDING.value] for row in living),
+                "living_suspended": sum(row[Status.SUSPENDED.value] for row in living),
+            }
+        )
+    return {
+        "confusion": confusion,
+        "confusion_final": confusion[end.isoformat()],
+        "timeline": timeline,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Deaths and improper payments
+# ---------------------------------------------------------------------------
+
+
+def _deaths(persons: _Persons, commands: _Commands, s_ord: int, e_ord: int) -> dict[str, Any]:
+    tolerance = DETECTION_TOLERANCE.days
+    dead = np.flatnonzero((persons.death >= s_ord) & (persons.death <= e_ord))
+    delays: list[int] = []
+    missed = 0
+    for i in dead.tolist():
+        died = int(persons.death[i])
+        detected = next(
+            (
+                day
+                for day, suspend in commands.get(i, ())
+                if suspend and died - tolerance <= day <= e_ord
+            ),
+            None,
+        )
+        if detected is not None:
+            delays.append(detected - died)
+        elif persons.death_reported[i]:
+            missed += 1
+    p50: float | None = None
+    p95: float | None = None
+    if delays:
+        p50, p95 = (float(x) for x in np.percentile(np.array(delays), [50, 95]))
+    return {
+        "deaths": len(dead),
+        "deaths_reported": int(persons.death_reported[dead].sum()),
+        "deaths_suspended": len(delays),
+        "deaths_missed": missed,
+        "death_to_suspension_days_p50": p50,
+        "death_to_suspension_days_p95": p95,
+        "death_to_suspension_days_mean": float(np.mean(delays)) if delays else None,
+    }
+
+
+def _month_firsts(start: date, end: date) -> list[int]:
+    firsts: list[int] = []
+    day = date(start.year, start.month, 1)
+    while day <= end:
+        if day >= start:
+            firsts.append(day.toordinal())
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return firsts
+
+
+def _suspended_on(history: list[tuple[int, bool]], day: int) -> bool:
+    """Whether the latest command effective on or before ``day`` is a SUSPEND."""
+    state = False
+    for effective, suspend in history:
+        if effective > day:
+            break
+        state = suspend
+    return state
+
+
+def _improper_payments(
+    persons: _Persons, commands: _Commands, start: date, end: date
+) -> dict[str, Any]:
+    firsts = _month_firsts(start, end)
+    e_ord = end.toordinal()
+    total = recovered = months = 0
+    for i in np.flatnonzero((persons.death > 0) & (persons.death <= e_ord)).tolist():
+        died, begins = int(persons.death[i]), int(persons.benefit_start[i])
+        history = commands.get(i, [])
+        paid = [p for p in firsts if p > died and p >= begins and not _suspended_on(history, p)]
+        if not paid:
+            continue
+        amount = len(paid) * int(persons.cents[i])
+        months += len(paid)
+        total += amount
+        if _suspended_on(history, e_ord):
+            recovered += amount
+    return {
+        "improper_payment_yuan": round(total / 100, 2),
+        "improper_payment_recovered_yuan": round(recovered / 100, 2),
+        "improper_payment_months": months,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Living people suspended, and the records pass
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Suspension:
+    effective: int
+    days: int  # to the first later RESTORE, or to the end
+    since: int  # the earliest reported date of evidence that counts
+    evidence: bool = False
+
+
+@dataclass
+class _Candidate:
+    """A person suspended while alive; keyed by person_id for the records pass."""
+
+    suspensions: list[_Suspension] = field(default_factory=list)
+
+
+def _months_before(day: date, months: int) -> date:
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    first_next = date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    last_day = (first_next - timedelta(days=1)).day
+    return date(year, month + 1, min(day.day, last_day))
+
+
+def _living_suspensions(
+    persons: _Persons, commands: _Commands, s_ord: int, e_ord: int
+) -> dict[str, _Candidate]:
+    candidates: dict[str, _Candidate] = {}
+    for i, history in commands.items():
+        for k, (effective, suspend) in enumerate(history):
+            if not (suspend and s_ord <= effective <= e_ord):
+                continue
+            if not persons.truly_alive_on(i, effective):
+                continue
+            died = int(persons.death[i])
+            if died and effective >= died - DETECTION_TOLERANCE.days:
+                continue  # the detection of a death recorded a day early, not a living person
+            restored = next((day for day, s in history[k + 1 :] if not s), None)
+            until = e_ord if restored is None else min(restored, e_ord)
+            since = _months_before(date.fromordinal(effective), EVIDENCE_MONTHS).toordinal()
+            candidate = candidates.setdefault(persons.person_ids[i], _Candidate())
+            candidate.suspensions.append(_Suspension(effective, max(until - effective, 0), since))
+    return candidates
+
+
+def _living_suspended(candidates: dict[str, _Candidate]) -> dict[str, Any]:
+    wrongly = without = days = 0
+    for candidate in candidates.values():
+        wrongful = [s for s in candidate.suspensions if s.evidence]
+        if wrongful:
+            wrongly += 1
+            days += sum(s.days for s in wrongful)
+        else:
+            without += 1
+    return {
+        "living_wrongly_suspended": wrongly,
+        "living_wrongly_suspended_person_days": days,
+        "living_suspended_without_evidence": without,
+    }
+
+
+_RECORD_FIELDS = (
+    "record_id",
+    "source",
+    "person_id",
+    "reported_at",
+    "kind",
+    "defect",
+    "expected",
+)
+
+
+def _scan_records(
+    path: Path, outcomes: _Outcomes, candidates: dict[str, _Candidate], notes: list[str]
+) -> dict[str, Any]:
+    rejected, quarantined = outcomes.rejected, outcomes.quarantined
+    held = rejected | quarantined
+    genuine = RecordKind.GENUINE.value
+    direct: dict[str, bool] = {}
+    by_expected: dict[str, int] = {}
+    # defect -> [records, evaluable, handled as expected]; (defect, expected) -> not evaluable
+    defects: dict[str, list[int]] = {}
+    unevaluable: dict[tuple[str, str], int] = {}
+    clean = clean_held = total = 0
+    for record_id, source, person_id, reported_at, kind, defect, expected in _csv_rows(
+        path, _RECORD_FIELDS
+    ):
+        total += 1
+        by_expected[expected] = by_expected.get(expected, 0) + 1
+        if defect:
+            counts = defects.setdefault(defect, [0, 0, 0])
+            counts[0] += 1
+            handled = _handled(expected, record_id, outcomes)
+            if handled is None:
+                unevaluable[defect, expected] = unevaluable.get((defect, expected), 0) + 1
+            else:
+                counts[1] += 1
+                counts[2] += handled
+        elif kind == genuine:
+            clean += 1
+            if record_id in held:
+                clean_held += 1
+        candidate = candidates.get(person_id) if person_id else None
+        if candidate is not None and kind == genuine and expected in _USABLE:
+            if source not in direct:
+                direct[source] = _is_direct_alive(source)
+            if direct[source] and reported_at:
+                reported = _beijing_ordinal(reported_at)
+                for suspension in candidate.suspensions:
+                    if suspension.since <= reported < suspension.effective:
+                        suspension.evidence = True
+    recall: dict[str, float | None] = {}
+    for defect, (count, evaluable, handled_count) in sorted(defects.items()):
+        recall[defect] = handled_count / evaluable if evaluable else None
+        skipped = {e: c for (d, e), c in unevaluable.items() if d == defect}
+        if skipped:
+            why = "; ".join(
+                f"{c} expected {e}: {_why_not_evaluable(e)}" for e, c in skipped.items()
+            )
+            scope = "recall is null" if not evaluable else f"recall over {evaluable}"
+            notes.append(f"defect {defect}: {scope} of {count} records ({why})")
+    return {
+        "defect_recall": recall,
+        "defect_handling": {
+            d: {"records": c[0], "evaluable": c[1], "handled": c[2]}
+            for d, c in sorted(defects.items())
+        },
+        "clean_records_quarantined_share": clean_held / clean if clean else None,
+        "records": {
+            "total": total,
+            "by_expected": dict(sorted(by_expected.items())),
+            "clean_genuine": clean,
+            "clean_genuine_rejected_or_quarantined": clean_held,
+        },
+    }
+
+
+def _handled(expected: str, record_id: str, outcomes: _Outcomes) -> bool | None:
+    """Whether a record was handled as expected; None when the results cannot tell."""
+    rejected = record_id in outcomes.rejected
+    quarantined = record_id in outcomes.quarantined
+    if expected == Expected.REJECT:
+        return rejected
+    if expected == Expected.QUARANTINE:
+        return quarantined
+    if expected in (Expected.REPAIR, Expected.ACCEPT):
+        return not rejected and not quarantined
+    if expected == Expected.UNMATCHED:
+        return not rejected
+    if expected == Expected.DROP_DUPLICATE:
+        return None if outcomes.duplicates is None else record_id in outcomes.duplicates
+    if expected == Expected.REVIEW:
+        return None if outcomes.reviews is None else record_id in outcomes.reviews
+    return None  # FLAG, or an expected outcome this evaluation does not know
+
+
+def _why_not_evaluable(expected: str) -> str:
+    if expected == Expected.DROP_DUPLICATE:
+        return f"{DUPLICATES_FILE} is absent, so the results do not say what was dropped"
+    if expected == Expected.REVIEW:
+        return f"{REVIEWS_FILE} is absent, so the results do not say what was held for review"
+    if expected == Expected.FLAG:
+        return "flagging needs the quality report, not part of the results yet"
+    return "unknown expected outcome"
+
+
+def _is_direct_alive(source: str) -> bool:
+    try:
+        return get_source(source).evidence is EvidenceClass.DIRECT_ALIVE
+    except UnknownSource:
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Certification shares and burden
+# ---------------------------------------------------------------------------
+
+
+def _certification(persons: _Persons, changes: _Changes, s_ord: int, e_ord: int) -> dict[str, Any]:
+    alive = np.flatnonzero(persons.truth_on(e_ord) == _ALIVE)
+    rows = changes.latest(e_ord, persons.n)[alive]
+    method = np.zeros(len(alive), dtype=np.int8)
+    known = rows >= 0
+    proof = changes.proof[rows[known]]
+    in_period = (proof >= s_ord) & (proof <= e_ord)
+    method[np.flatnonzero(known)[in_period]] = changes.method[rows[known]][in_period]
+    counts = np.bincount(method, minlength=len(CERTIFICATION_METHODS) + 1)
+    n = len(alive)
+
+    def share(count: int) -> float | None:
+        return count / n if n else None
+
+    by_method = {m: share(int(counts[code])) for m, code in _METHOD_CODE.items()}
+    by_method["none"] = share(int(counts[0]))
+    return {
+        "big_data_certified_share": by_method["big_data"],
+        "certified_share_by_method": by_method,
+        "alive_at_end": n,
+    }
+
+
+def _burden(persons: _Persons, changes: _Changes, start: date, end: date) -> dict[str, Any]:
+    s_ord, e_ord = start.toordinal(), end.toordinal()
+    dead = (persons.death > 0) & (persons.death <= e_ord)
+    prison = (
+        (persons.prison_start > 0)
+        & (persons.prison_start <= e_ord)
+        & ((persons.prison_end == 0) | (persons.prison_end > s_ord))
+    )
+    living = ~dead & ~prison
+    asking = np.isin(changes.status, np.array([_PENDING, _SUSPENDED], dtype=np.int8))
+    asked = np.zeros(persons.n, dtype=bool)
+    asked[changes.person[asking & (changes.as_of >= s_ord) & (changes.as_of <= e_ord)]] = True
+    carried = changes.status_on(s_ord, persons.n)
+    asked |= (carried == _PENDING) | (carried == _SUSPENDED)
+    asked &= living
+
+    end_int = end.year * 10000 + end.month * 100 + end.day
+    ages = (end_int - persons.birth) // 10000
+    band_index = np.clip((ages - 50) // 10, 0, len(AGE_BANDS) - 1)  # <60 -> 0, 90+ -> 4
+
+    def breakdown(groups: NDArray[np.int64], names: list[str]) -> dict[str, dict[str, Any]]:
+        size = len(names)
+        n_living = np.bincount(groups[living], minlength=size)
+        n_asked = np.bincount(groups[asked], minlength=size)
+        return {
+            name: {
+                "living": int(n_living[g]),
+                "asked_to_act": int(n_asked[g]),
+                "share": float(n_asked[g] / n_living[g]) if n_living[g] else None,
+            }
+            for g, name in enumerate(names)
+            if n_living[g] or name in AGE_BANDS or name in ("urban", "rural")
+        }
+
+    total_living = int(living.sum())
+    total_asked = int(asked.sum())
+    by_region = breakdown(persons.region, persons.region_names)
+    return {
+        "living_asked_to_act": total_asked,
+        "burden": {
+            "living": total_living,
+            "asked_to_act": total_asked,
+            "share": total_asked / total_living if total_living else None,
+            "by_age_band": breakdown(band_index.astype(np.int64), list(AGE_BANDS)),
+            "by_area": breakdown(
+                np.where(persons.urban, 0, 1).astype(np.int64), ["urban", "rural"]
+            ),
+            "by_region": dict(sorted(by_region.items())),
+        },
+    }
