@@ -94,14 +94,15 @@ Defects (truth/records.csv column ``defect``; each record's own ``expected`` dec
 from __future__ import annotations
 
 import csv
+import multiprocessing
 from array import array
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import orjson
@@ -165,6 +166,8 @@ _RESTORE = PaymentCommandKind.RESTORE.value
 DETECTION_TOLERANCE = timedelta(days=1)
 #: Direct evidence this recent should have kept a person eligible (12 valid + 3 pending).
 EVIDENCE_MONTHS = 15
+#: records.csv this large is scanned in a child process while the state changes load.
+PARALLEL_RECORDS_BYTES = 64 << 20
 #: Expected outcomes of records a correct platform uses as evidence.
 _USABLE = frozenset({Expected.ACCEPT.value, Expected.REPAIR.value, Expected.FLAG.value})
 
@@ -181,11 +184,25 @@ def evaluate(
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     notes: list[str] = []
-    persons = _load_persons(Path(truth_dir) / PERSONS_FILE, pseudonymizer, notes)
-    changes = _load_changes(Path(results_dir) / STATE_CHANGES_FILE, persons.index, notes)
-    commands = _load_commands(Path(results_dir) / PAYMENT_COMMANDS_FILE, persons.index, notes)
-    outcomes = _load_outcomes(Path(results_dir), notes)
+    truth, results = Path(truth_dir), Path(results_dir)
     s_ord, e_ord = start.toordinal(), end.toordinal()
+    persons = _load_persons(truth / PERSONS_FILE, pseudonymizer, notes)
+    commands = _load_commands(results / PAYMENT_COMMANDS_FILE, persons.index, notes)
+    outcomes = _load_outcomes(results, notes)
+    candidates = _living_suspensions(persons, commands, s_ord, e_ord)
+    # The two big inputs are independent: records in a child process, changes here.
+    records_path = truth / RECORDS_FILE
+    if records_path.stat().st_size >= PARALLEL_RECORDS_BYTES and _can_fork():
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            future = pool.submit(
+                _scan_records, records_path, outcomes, _evidence_windows(candidates)
+            )
+            changes = _load_changes(results / STATE_CHANGES_FILE, persons.index, notes)
+            scan = future.result()
+    else:
+        changes = _load_changes(results / STATE_CHANGES_FILE, persons.index, notes)
+        scan = _scan_records(records_path, outcomes, _evidence_windows(candidates))
 
     metrics: dict[str, Any] = {
         "period": {"start": start.isoformat(), "end": end.isoformat()},
@@ -194,15 +211,16 @@ def evaluate(
     metrics.update(_confusion(persons, changes, start, end))
     metrics.update(_deaths(persons, commands, s_ord, e_ord))
     metrics.update(_improper_payments(persons, commands, start, end))
-
-    candidates = _living_suspensions(persons, commands, s_ord, e_ord)
-    records = _scan_records(Path(truth_dir) / RECORDS_FILE, outcomes, candidates, notes)
-    metrics.update(_living_suspended(candidates))
+    metrics.update(_living_suspended(candidates, scan.evidence))
     metrics.update(_certification(persons, changes, s_ord, e_ord))
     metrics.update(_burden(persons, changes, start, end))
-    metrics.update(records)
+    metrics.update(_record_metrics(scan, notes))
     metrics["notes"] = notes
     return metrics
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 # ---------------------------------------------------------------------------
@@ -210,33 +228,72 @@ def evaluate(
 # ---------------------------------------------------------------------------
 
 
-@cache
+class _Ordinals(dict[str, int]):
+    """Memo of ISO date (or a datetime's date part) -> ordinal; "" -> 0."""
+
+    def __missing__(self, text: str) -> int:
+        value = date.fromisoformat(text[:10]).toordinal() if text else 0
+        self[text] = value
+        return value
+
+
+class _BeijingOrdinals(dict[str, int]):
+    """Memo of ISO datetime -> ordinal of its Beijing date (naive means Beijing)."""
+
+    def __missing__(self, text: str) -> int:
+        if len(self) >= 1_000_000:
+            self.clear()  # keeps the memo bounded; repeated values are usually close together
+        moment = datetime.fromisoformat(text)
+        day = moment.date() if moment.tzinfo is None else local_date(moment)
+        self[text] = value = day.toordinal()
+        return value
+
+
+_ORDINAL = _Ordinals()
+_BEIJING = _BeijingOrdinals()
+
+
 def _ordinal(text: str) -> int:
     """The ordinal of an ISO date (or of the date part of a datetime); 0 when empty."""
-    return date.fromisoformat(text[:10]).toordinal() if text else 0
+    return _ORDINAL[text]
 
 
 def _beijing_ordinal(text: str) -> int:
     """The Beijing date of an ISO datetime (naive means Beijing), as an ordinal."""
-    moment = datetime.fromisoformat(text)
-    day = moment.date() if moment.tzinfo is None else local_date(moment)
-    return day.toordinal()
+    return _BEIJING[text]
+
+
+def _split_csv(handle: TextIO) -> Iterator[list[str]]:
+    """The rows of a csv file: a plain split for lines without quotes (fast), else csv."""
+    for line in handle:
+        if '"' not in line:
+            yield line.rstrip("\r\n").split(",")
+            continue
+        while line.count('"') % 2:  # a quoted field goes on over the line break
+            more = next(handle, "")
+            if not more:
+                break
+            line += more
+        yield next(csv.reader([line]))
 
 
 def _csv_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
     """The given columns of each row of a csv file with a header, in that order."""
     with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
+        rows = _split_csv(handle)
+        header = next(rows, None)
         if header is None:
             return
         missing = [c for c in columns if c not in header]
         if missing:
             raise ValueError(f"{path}: missing columns {missing}")
         pick = itemgetter(*(header.index(c) for c in columns))
-        for row in reader:
-            if row:
+        width = len(header)
+        for row in rows:
+            if len(row) == width:
                 yield pick(row)
+            elif row != [""]:
+                raise ValueError(f"{path}: a row has {len(row)} fields, not {width}")
 
 
 def _jsonl(path: Path, notes: list[str]) -> Iterator[dict[str, Any]]:
@@ -319,14 +376,14 @@ class _Persons:
 def _load_persons(path: Path, pseudonymizer: Pseudonymizer, notes: list[str]) -> _Persons:
     index: dict[str, int] = {}
     person_ids: list[str] = []
-    ints = {name: array("q") for name in ("birth", "cents", "benefit", "death", "ps", "pe")}
-    flags = {name: array("b") for name in ("reported", "urban")}
+    birth, cents, benefit, death = array("q"), array("q"), array("q"), array("q")
+    prison_start, prison_end, region = array("q"), array("q"), array("q")
+    reported, urban = array("b"), array("b")
     regions: dict[str, int] = {}
-    region = array("q")
+    day = _ORDINAL
     invalid = 0
     for row in _csv_rows(path, _PERSON_FIELDS):
-        pid, id_number, birth, benefit, benefit_start, residence = row[:6]
-        urban, death, reported, prison_start, prison_end = row[6:11]
+        pid, id_number, born, monthly, begins, residence, town, died, known, jailed, freed = row
         try:
             pseudonym = pseudonymizer.person(id_number)
         except InvalidIdNumber:
@@ -334,36 +391,40 @@ def _load_persons(path: Path, pseudonymizer: Pseudonymizer, notes: list[str]) ->
             continue
         index[pseudonym] = len(person_ids)
         person_ids.append(pid)
-        birth_text = birth or f"{id_number[6:10]}-{id_number[10:12]}-{id_number[12:14]}"
-        ints["birth"].append(int(birth_text[:10].replace("-", "")))
-        ints["cents"].append(round(float(benefit or 0) * 100))
-        ints["benefit"].append(_ordinal(benefit_start))
-        ints["death"].append(_ordinal(death))
-        ints["ps"].append(_ordinal(prison_start))
-        ints["pe"].append(_ordinal(prison_end))
-        flags["reported"].append(reported == "1")
-        flags["urban"].append(urban == "1")
-        region.append(regions.setdefault(residence[:4], len(regions)))
+        born = born or f"{id_number[6:10]}-{id_number[10:12]}-{id_number[12:14]}"
+        birth.append(int(born[:10].replace("-", "")))
+        cents.append(round(float(monthly or 0) * 100))
+        benefit.append(day[begins])
+        death.append(day[died])
+        prison_start.append(day[jailed])
+        prison_end.append(day[freed])
+        reported.append(known == "1")
+        urban.append(town == "1")
+        code = regions.get(residence[:4])
+        if code is None:
+            code = regions[residence[:4]] = len(regions)
+        region.append(code)
     if invalid:
         notes.append(f"{PERSONS_FILE}: {invalid} persons with an invalid id number were skipped")
-
-    def arr(values: array[int]) -> NDArray[np.int64]:
-        return np.frombuffer(values, dtype=np.int64).copy() if values else np.zeros(0, np.int64)
-
     return _Persons(
         index=index,
         person_ids=person_ids,
-        birth=arr(ints["birth"]),
-        cents=arr(ints["cents"]),
-        benefit_start=arr(ints["benefit"]),
-        death=arr(ints["death"]),
-        death_reported=np.array(flags["reported"], dtype=bool),
-        prison_start=arr(ints["ps"]),
-        prison_end=arr(ints["pe"]),
-        urban=np.array(flags["urban"], dtype=bool),
-        region=arr(region),
+        birth=_int64(birth),
+        cents=_int64(cents),
+        benefit_start=_int64(benefit),
+        death=_int64(death),
+        death_reported=np.array(reported, dtype=bool),
+        prison_start=_int64(prison_start),
+        prison_end=_int64(prison_end),
+        urban=np.array(urban, dtype=bool),
+        region=_int64(region),
         region_names=list(regions),
     )
+
+
+def _int64(values: array[int]) -> NDArray[np.int64]:
+    """An int64 numpy array of an array("q") (a copy: the array can be freed)."""
+    return np.frombuffer(values, dtype=np.int64).copy() if values else np.zeros(0, np.int64)
 
 
 @dataclass
@@ -395,44 +456,54 @@ class _Changes:
 
 
 def _load_changes(path: Path, index: dict[str, int], notes: list[str]) -> _Changes:
-    person, version, as_of, proof = array("q"), array("q"), array("q"), array("q")
-    status, method = array("b"), array("b")
-    unknown = 0
-    proof_cache: dict[str, int] = {}
-    if path.exists():
-        for change in _jsonl(path, notes):
-            i = index.get(change.get("pseudonym", ""))
-            if i is None:
-                unknown += 1
+    # Three appends a line (the hot loop of the evaluation): person; version and as_of
+    # packed as version << 32 | as_of; proof << 8 | status << 4 | method.
+    person, when, what = array("q"), array("q"), array("q")
+    unknown = bad = 0
+    if not path.exists():
+        notes.append(f"{STATE_CHANGES_FILE} is absent: every platform status is unknown")
+        return _changes(person, when, what)
+    find, day, beijing = index.get, _ORDINAL, _BEIJING
+    statuses, methods, loads = _STATUS_CODE, _METHOD_CODE, orjson.loads
+    with path.open("rb") as handle:
+        for line in handle:
+            try:
+                change = loads(line)
+                i = find(change["pseudonym"])
+                if i is None:
+                    unknown += 1
+                    continue
+                at = change.get("last_proof_of_life_at")
+                packed_when = (int(change["version"]) << 32) | day[change["as_of"]]
+                packed_what = (
+                    ((beijing[at] if at else 0) << 8)
+                    | (statuses.get(change["to_status"], _UNKNOWN) << 4)
+                    | methods.get(change.get("last_proof_method") or "", 0)
+                )
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                bad += line.strip() != b""
                 continue
             person.append(i)
-            version.append(int(change["version"]))
-            as_of.append(_ordinal(change["as_of"]))
-            status.append(_STATUS_CODE.get(change["to_status"], _UNKNOWN))
-            method.append(_METHOD_CODE.get(change.get("last_proof_method") or "", 0))
-            at = change.get("last_proof_of_life_at")
-            if at:
-                day = proof_cache.get(at)
-                if day is None:
-                    if len(proof_cache) > 1_000_000:
-                        proof_cache.clear()
-                    day = proof_cache[at] = _beijing_ordinal(at)
-                proof.append(day)
-            else:
-                proof.append(0)
-    else:
-        notes.append(f"{STATE_CHANGES_FILE} is absent: every platform status is unknown")
+            when.append(packed_when)
+            what.append(packed_what)
+    if bad:
+        notes.append(f"{STATE_CHANGES_FILE}: {bad} lines are not state changes and were skipped")
     if unknown:
         notes.append(f"{STATE_CHANGES_FILE}: {unknown} changes of unknown persons ignored")
-    p = np.frombuffer(person, dtype=np.int64) if person else np.zeros(0, np.int64)
-    v = np.frombuffer(version, dtype=np.int64) if version else np.zeros(0, np.int64)
-    order = np.lexsort((v, p))  # by person, then version; stable for equal versions
+    return _changes(person, when, what)
+
+
+def _changes(person: array[int], when: array[int], what: array[int]) -> _Changes:
+    p, w, x = _int64(person), _int64(when), _int64(what)
+    version = w >> 32
+    order = np.lexsort((version, p))  # by person, then version; stable for equal versions
+    w, x = w[order], x[order]
     return _Changes(
         person=p[order],
-        as_of=np.asarray(as_of, dtype=np.int64)[order],
-        status=np.asarray(status, dtype=np.int8)[order],
-        method=np.asarray(method, dtype=np.int8)[order],
-        proof=np.asarray(proof, dtype=np.int64)[order],
+        as_of=w & 0xFFFFFFFF,
+        status=((x >> 4) & 0xF).astype(np.int8),
+        method=(x & 0xF).astype(np.int8),
+        proof=x >> 8,
     )
 
 
@@ -649,22 +720,21 @@ def _improper_payments(
 # ---------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Suspension:
+    """A SUSPEND of a truly living person."""
+
     effective: int
     days: int  # to the first later RESTORE, or to the end
     since: int  # the earliest reported date of evidence that counts
-    evidence: bool = False
 
 
-@dataclass
-class _Candidate:
-    """A person suspended while alive; keyed by person_id for the records pass."""
-
-    suspensions: list[_Suspension] = field(default_factory=list)
+#: person_id -> their living suspensions, in order (person_id: records name people by it).
+_Candidates = dict[str, list[_Suspension]]
 
 
 def _months_before(day: date, months: int) -> date:
+    """The same day ``months`` calendar months earlier (the month's last day if shorter)."""
     month_index = day.year * 12 + day.month - 1 - months
     year, month = divmod(month_index, 12)
     first_next = date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
@@ -674,8 +744,8 @@ def _months_before(day: date, months: int) -> date:
 
 def _living_suspensions(
     persons: _Persons, commands: _Commands, s_ord: int, e_ord: int
-) -> dict[str, _Candidate]:
-    candidates: dict[str, _Candidate] = {}
+) -> _Candidates:
+    candidates: _Candidates = {}
     for i, history in commands.items():
         for k, (effective, suspend) in enumerate(history):
             if not (suspend and s_ord <= effective <= e_ord):
@@ -688,15 +758,23 @@ def _living_suspensions(
             restored = next((day for day, s in history[k + 1 :] if not s), None)
             until = e_ord if restored is None else min(restored, e_ord)
             since = _months_before(date.fromordinal(effective), EVIDENCE_MONTHS).toordinal()
-            candidate = candidates.setdefault(persons.person_ids[i], _Candidate())
-            candidate.suspensions.append(_Suspension(effective, max(until - effective, 0), since))
+            suspension = _Suspension(effective, max(until - effective, 0), since)
+            candidates.setdefault(persons.person_ids[i], []).append(suspension)
     return candidates
 
 
-def _living_suspended(candidates: dict[str, _Candidate]) -> dict[str, Any]:
+def _evidence_windows(candidates: _Candidates) -> dict[str, tuple[tuple[int, int], ...]]:
+    """What the records pass needs: per person, [since, effective) of each suspension."""
+    return {
+        pid: tuple((s.since, s.effective) for s in suspensions)
+        for pid, suspensions in candidates.items()
+    }
+
+
+def _living_suspended(candidates: _Candidates, evidence: set[tuple[str, int]]) -> dict[str, Any]:
     wrongly = without = days = 0
-    for candidate in candidates.values():
-        wrongful = [s for s in candidate.suspensions if s.evidence]
+    for pid, suspensions in candidates.items():
+        wrongful = [s for k, s in enumerate(suspensions) if (pid, k) in evidence]
         if wrongful:
             wrongly += 1
             days += sum(s.days for s in wrongful)
@@ -720,18 +798,32 @@ _RECORD_FIELDS = (
 )
 
 
+@dataclass
+class _RecordScan:
+    """What one pass over truth/records.csv found (picklable: it may come from a child)."""
+
+    total: int = 0
+    by_expected: dict[str, int] = field(default_factory=dict)
+    #: defect -> [records, evaluable, handled as expected]
+    defects: dict[str, list[int]] = field(default_factory=dict)
+    #: (defect, expected) -> records the results cannot judge
+    unevaluable: dict[tuple[str, str], int] = field(default_factory=dict)
+    clean: int = 0
+    clean_held: int = 0
+    #: (person_id, index of the suspension) with direct evidence in its window
+    evidence: set[tuple[str, int]] = field(default_factory=set)
+
+
 def _scan_records(
-    path: Path, outcomes: _Outcomes, candidates: dict[str, _Candidate], notes: list[str]
-) -> dict[str, Any]:
-    rejected, quarantined = outcomes.rejected, outcomes.quarantined
-    held = rejected | quarantined
+    path: Path, outcomes: _Outcomes, windows: dict[str, tuple[tuple[int, int], ...]]
+) -> _RecordScan:
+    """One streaming pass over truth/records.csv (the biggest input)."""
+    scan = _RecordScan()
+    held = outcomes.rejected | outcomes.quarantined
     genuine = RecordKind.GENUINE.value
     direct: dict[str, bool] = {}
-    by_expected: dict[str, int] = {}
-    # defect -> [records, evaluable, handled as expected]; (defect, expected) -> not evaluable
-    defects: dict[str, list[int]] = {}
-    unevaluable: dict[tuple[str, str], int] = {}
-    clean = clean_held = total = 0
+    by_expected, defects, unevaluable = scan.by_expected, scan.defects, scan.unevaluable
+    total = clean = clean_held = 0
     for record_id, source, person_id, reported_at, kind, defect, expected in _csv_rows(
         path, _RECORD_FIELDS
     ):
@@ -750,19 +842,24 @@ def _scan_records(
             clean += 1
             if record_id in held:
                 clean_held += 1
-        candidate = candidates.get(person_id) if person_id else None
-        if candidate is not None and kind == genuine and expected in _USABLE:
+        suspensions = windows.get(person_id)
+        if suspensions is not None and kind == genuine and expected in _USABLE:
             if source not in direct:
                 direct[source] = _is_direct_alive(source)
             if direct[source] and reported_at:
                 reported = _beijing_ordinal(reported_at)
-                for suspension in candidate.suspensions:
-                    if suspension.since <= reported < suspension.effective:
-                        suspension.evidence = True
+                for k, (since, effective) in enumerate(suspensions):
+                    if since <= reported < effective:
+                        scan.evidence.add((person_id, k))
+    scan.total, scan.clean, scan.clean_held = total, clean, clean_held
+    return scan
+
+
+def _record_metrics(scan: _RecordScan, notes: list[str]) -> dict[str, Any]:
     recall: dict[str, float | None] = {}
-    for defect, (count, evaluable, handled_count) in sorted(defects.items()):
-        recall[defect] = handled_count / evaluable if evaluable else None
-        skipped = {e: c for (d, e), c in unevaluable.items() if d == defect}
+    for defect, (count, evaluable, handled) in sorted(scan.defects.items()):
+        recall[defect] = handled / evaluable if evaluable else None
+        skipped = {e: c for (d, e), c in scan.unevaluable.items() if d == defect}
         if skipped:
             why = "; ".join(
                 f"{c} expected {e}: {_why_not_evaluable(e)}" for e, c in skipped.items()
@@ -773,14 +870,14 @@ def _scan_records(
         "defect_recall": recall,
         "defect_handling": {
             d: {"records": c[0], "evaluable": c[1], "handled": c[2]}
-            for d, c in sorted(defects.items())
+            for d, c in sorted(scan.defects.items())
         },
-        "clean_records_quarantined_share": clean_held / clean if clean else None,
+        "clean_records_quarantined_share": scan.clean_held / scan.clean if scan.clean else None,
         "records": {
-            "total": total,
-            "by_expected": dict(sorted(by_expected.items())),
-            "clean_genuine": clean,
-            "clean_genuine_rejected_or_quarantined": clean_held,
+            "total": scan.total,
+            "by_expected": dict(sorted(scan.by_expected.items())),
+            "clean_genuine": scan.clean,
+            "clean_genuine_rejected_or_quarantined": scan.clean_held,
         },
     }
 

@@ -9,9 +9,11 @@ character that has a traditional form; a death-name mismatch needs a death recor
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -73,15 +75,12 @@ class Record:
     source: str
     record_id: str
     person_id: str
-    occurred: datetime
-    reported: datetime
+    occurred_at: str  # ISO, Beijing time
+    reported_at: str
     kind: RecordKind
     defect: Defect | None
     expected: Expected
     line: bytes
-
-    def sort_key(self) -> str:
-        return f"{self.reported:%Y-%m-%dT%H:%M:%S}\t{self.record_id}"
 
     def truth_row(self) -> str:
         return ",".join(
@@ -89,8 +88,8 @@ class Record:
                 self.record_id,
                 self.source,
                 self.person_id,
-                f"{self.occurred:%Y-%m-%dT%H:%M:%S}",
-                f"{self.reported:%Y-%m-%dT%H:%M:%S}",
+                self.occurred_at,
+                self.reported_at,
                 self.kind.value,
                 self.defect.value if self.defect else "",
                 self.expected.value,
@@ -114,17 +113,25 @@ class Event:
     attributes: dict[str, Any]
 
 
+FieldPlan = tuple[tuple[str, FieldType, bool, tuple[str, ...]], ...]
+
+
+@cache
+def _plan(code: str) -> FieldPlan:
+    # Plain tuples: this runs for every record, and enum attribute access is slow.
+    return tuple((f.name, f.type, f.required, f.domain) for f in CATALOGUE[code].fields)
+
+
 def attributes_for(source: Source, occurred: datetime, draw: int, **known: Any) -> dict[str, Any]:
     """Valid source-specific fields; ``known`` overrides (death dates, prison dates)."""
     values: dict[str, Any] = {}
     day = occurred.date()
-    for spec in source.fields:
-        if spec.name in known:
-            values[spec.name] = known[spec.name]
-            continue
-        if not spec.required and draw % 3 == 0:
-            continue  # optional fields are often left out
-        values[spec.name] = _value(spec.type, spec.domain, spec.name, day, draw)
+    optional_out = draw % 3 == 0  # optional fields are often left out
+    for name, kind, required, domain in _plan(source.code):
+        if name in known:
+            values[name] = known[name]
+        elif required or not optional_out:
+            values[name] = _value(kind, domain, name, day, draw)
     return values
 
 
@@ -146,33 +153,41 @@ def _value(kind: FieldType, domain: tuple[str, ...], name: str, day: date, draw:
     return f"{name[:3].upper()}{draw % 1000003:07d}"
 
 
-def to_line(event: Event) -> bytes:
-    return orjson.dumps(
+def make_record(
+    event: Event,
+    defect: Defect | None = None,
+    expected: Expected = Expected.ACCEPT,
+    kind: RecordKind | None = None,
+) -> Record:
+    """The record an event becomes: its JSON line (the department's format) and truth."""
+    occurred, reported = event.occurred.isoformat(), event.reported.isoformat()
+    line = orjson.dumps(
         {
             "record_id": event.record_id,
             "id_type": "01",
             "id_number": event.id_number,
             "name": event.name,
-            "occurred_at": f"{event.occurred:%Y-%m-%dT%H:%M:%S}",
+            "occurred_at": occurred,
             "region": event.region,
             "attributes": event.attributes,
-            "reported_at": f"{event.reported:%Y-%m-%dT%H:%M:%S}",
+            "reported_at": reported,
         }
     )
-
-
-def clean_record(event: Event) -> Record:
     return Record(
         event.source,
         event.record_id,
         event.person_id,
-        event.occurred,
-        event.reported,
-        event.kind,
-        None,
-        Expected.ACCEPT,
-        to_line(event),
+        occurred,
+        reported,
+        kind or event.kind,
+        defect,
+        expected,
+        line,
     )
+
+
+def clean_record(event: Event) -> Record:
+    return make_record(event)
 
 
 class Defects:
@@ -182,12 +197,12 @@ class Defects:
         self._config = config
         self._rng = rng
         self._order = [d for d in Defect if config.rate(d) > 0]
-        self._cumulative = np.cumsum([config.rate(d) for d in self._order])
+        self._cumulative = [float(c) for c in np.cumsum([config.rate(d) for d in self._order])]
 
     def records(self, event: Event) -> list[Record]:
         """The record(s) an event becomes: usually one; a duplicate defect adds a copy."""
         u = float(self._rng.random())
-        index = int(np.searchsorted(self._cumulative, u, side="right"))
+        index = bisect.bisect_right(self._cumulative, u)
         if index >= len(self._order):
             return [clean_record(event)]
         defect = self._order[index]
@@ -290,19 +305,10 @@ def _labelled(
     expected: Expected | None = None,
     kind: RecordKind | None = None,
 ) -> Record:
-    return Record(
-        event.source,
-        event.record_id,
-        event.person_id,
-        event.occurred,
-        event.reported,
-        kind or event.kind,
-        defect,
-        expected or EXPECTED_FOR[defect],
-        to_line(event),
-    )
+    return make_record(event, defect, expected or EXPECTED_FOR[defect], kind)
 
 
+@cache
 def batch_delay_days(seed: int, source: str, day: date, share: float) -> int:
     """Late batches: a deterministic choice per (source, day), the same in every chunk."""
     digest = hashlib.blake2b(f"{seed}/{source}/{day}".encode(), digest_size=8).digest()

@@ -11,7 +11,6 @@ id) is total, so the order in which chunks finish does not matter.
 from __future__ import annotations
 
 import csv
-import heapq
 import io
 import multiprocessing
 import os
@@ -50,6 +49,7 @@ from lifesign_sim.records import (
     Record,
     attributes_for,
     batch_delay_days,
+    make_record,
     silent_source,
 )
 
@@ -104,7 +104,7 @@ def run(config: SimulationConfig, out: Path) -> dict[str, Any]:
             persons.write(result.persons_csv)
             registry.write(result.registry_csv)
             counts.update(result.counts)
-    _merge_buckets(work, out)
+    _merge_buckets(work, out, config.workers)
     shutil.rmtree(work)
     manifest = _manifest(config, counts)
     (out / MANIFEST_FILE).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
@@ -143,13 +143,16 @@ def simulate_chunk(config: SimulationConfig, work: Path, chunk_no: int) -> Chunk
     counts["deaths"] += sum(1 for life in lives if life.death_date is not None)
     buckets: dict[tuple[str, str], list[str]] = {}
     defects = Defects(config.defects, np.random.default_rng([config.seed, chunk_no, 11]))
+    tally: Counter[tuple[str, str, str]] = Counter()
     for record in _records(config, people, lives, rng, chunk_no, defects):
-        key = (record.source, f"{record.reported:%Y-%m}")
-        line = f"{record.sort_key()}\t{record.truth_row()}\t{record.line.decode()}\n"
-        buckets.setdefault(key, []).append(line)
-        counts[f"source:{record.source}"] += 1
-        counts[f"defect:{record.defect.value if record.defect else ''}"] += 1
-        counts[f"kind:{record.kind.value}"] += 1
+        reported = record.reported_at
+        line = f"{reported}\t{record.record_id}\t{record.truth_row()}\t{record.line.decode()}\n"
+        buckets.setdefault((record.source, reported[:7]), []).append(line)
+        tally[(record.source, record.defect or "", record.kind)] += 1
+    for (source, defect, kind), n in tally.items():
+        counts[f"source:{source}"] += n
+        counts[f"defect:{defect}"] += n
+        counts[f"kind:{kind}"] += n
     _append_buckets(work, buckets)
     return ChunkResult(chunk_no, _persons_csv(people, lives), _registry_csv(people), counts)
 
@@ -164,6 +167,7 @@ def _records(
 ) -> Iterator[Record]:
     start = datetime.combine(config.start, time())
     end = datetime.combine(config.end, time())
+    end_iso = end.isoformat()
     silent, silent_from, silent_to = silent_source(config.seed, config.start, config.days)
     for event in _events(config, people, lives, rng, chunk_no):
         timing = _timing_defect(config, event, silent, silent_from, silent_to)
@@ -173,7 +177,7 @@ def _records(
             yield _timing_record(event, timing)
             continue
         for record in defects.records(event):
-            if record.reported < end:
+            if record.reported_at < end_iso:
                 yield record
 
 
@@ -196,12 +200,7 @@ def _timing_defect(
 
 
 def _timing_record(event: Event, defect: Defect) -> Record:
-    from lifesign_sim.records import to_line
-
-    return Record(
-        event.source, event.record_id, event.person_id, event.occurred, event.reported,
-        event.kind, defect, Expected.FLAG, to_line(event),
-    )  # fmt: skip
+    return make_record(event, defect, Expected.FLAG)
 
 
 def _events(
@@ -214,11 +213,17 @@ def _events(
     start = datetime.combine(config.start, time())
     happened = occurrences(people, lives, rng, config.start, config.days, config.life)
     delays = _delays(rng, happened.source)
-    draws = rng.integers(0, 2**31 - 1, size=happened.who.size)
-    for n in range(happened.who.size):
-        person = people[int(happened.who[n])]
-        source = CATALOGUE[SOURCES[int(happened.source[n])]]
-        occurred = start + timedelta(seconds=int(happened.second[n]))
+    draws = rng.integers(0, 2**31 - 1, size=happened.who.size).tolist()
+    # Whole arrays to datetimes in C: a timedelta per record costs more than the rest.
+    base = np.datetime64(start, "s")
+    occurred_all = (base + happened.second.astype("timedelta64[s]")).tolist()
+    reported_all = (base + (happened.second + delays).astype("timedelta64[s]")).tolist()
+    sources = [CATALOGUE[SOURCES[i]] for i in happened.source.tolist()]
+    impersonation = happened.impersonation.tolist()
+    for n, who in enumerate(happened.who.tolist()):
+        person = people[who]
+        source = sources[n]
+        occurred = occurred_all[n]
         yield Event(
             source=source.code,
             record_id=f"{chunk_no:05d}-{n:07d}",
@@ -227,9 +232,9 @@ def _events(
             name=person.name,
             region=person.residence_region,
             occurred=occurred,
-            reported=occurred + timedelta(seconds=int(delays[n])),
-            kind=RecordKind.IMPERSONATION if happened.impersonation[n] else RecordKind.GENUINE,
-            attributes=attributes_for(source, occurred, int(draws[n])),
+            reported=reported_all[n],
+            kind=RecordKind.IMPERSONATION if impersonation[n] else RecordKind.GENUINE,
+            attributes=attributes_for(source, occurred, draws[n]),
         )
     yield from _death_and_prison_events(people, lives, chunk_no)
 
@@ -314,40 +319,50 @@ def _append_buckets(work: Path, buckets: dict[tuple[str, str], list[str]]) -> No
             bucket.writelines(lines)
 
 
-def _merge_buckets(work: Path, out: Path) -> None:
-    """Sort each (source, month) bucket of every worker; write feeds and the truth."""
-    sources = sorted({p.name for worker in work.iterdir() for p in worker.iterdir()})
-    truth_parts = []
-    for source in sources:
-        months = sorted(
-            {p.name for worker in work.iterdir() for p in (worker / source).glob("*.tsv")}
-        )
-        truth_part = work / f"truth-{source}.tsv"
-        truth_parts.append(truth_part)
-        with (
-            open(out / FEEDS_DIR / f"{source}.jsonl", "w", encoding="utf-8") as feed,
-            open(truth_part, "w", encoding="utf-8") as truth,
-        ):
-            for month in months:
-                lines: list[str] = []
-                for worker in sorted(work.iterdir()):
-                    path = worker / source / month
-                    if path.exists():
-                        lines += path.read_text(encoding="utf-8").splitlines()
-                lines.sort()
-                for line in lines:
-                    when, record_id, row, json_line = line.split("\t", 3)
-                    feed.write(json_line + "\n")
-                    truth.write(f"{when}\t{record_id}\t{row}\n")
+def _merge_buckets(work: Path, out: Path, workers: int) -> None:
+    """Sort each (source, month) bucket of every worker; write feeds and the truth.
+
+    Sources are independent, so they are merged in parallel; the truth file is the
+    per-source parts in catalogue order (each part in publication order).
+    """
+    sources = sorted({p.name for worker in _workers(work) for p in worker.iterdir()})
+    tasks = [(work, out, source) for source in sources]
+    if workers <= 1:
+        for task in tasks:
+            _merge_source(task)
+    else:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pool.map(_merge_source, tasks, chunksize=1)
     with open(out / RECORDS_FILE, "w", encoding="utf-8") as records:
         records.write(",".join(RECORD_COLUMNS) + "\n")
-        streams = [open(p, encoding="utf-8") for p in truth_parts]  # noqa: SIM115
-        try:
-            for line in heapq.merge(*streams):
-                records.write(line.split("\t", 2)[2])
-        finally:
-            for stream in streams:
-                stream.close()
+        for source in sources:
+            part = work / f"truth-{source}.csv"
+            with open(part, encoding="utf-8") as lines:
+                shutil.copyfileobj(lines, records, 1 << 20)
+
+
+def _workers(work: Path) -> list[Path]:
+    return sorted(p for p in work.iterdir() if p.is_dir())
+
+
+def _merge_source(task: tuple[Path, Path, str]) -> None:
+    work, out, source = task
+    months = sorted({p.name for w in _workers(work) for p in (w / source).glob("*.tsv")})
+    with (
+        open(out / FEEDS_DIR / f"{source}.jsonl", "w", encoding="utf-8") as feed,
+        open(work / f"truth-{source}.csv", "w", encoding="utf-8") as truth,
+    ):
+        for month in months:
+            lines: list[str] = []
+            for worker in _workers(work):
+                path = worker / source / month
+                if path.exists():
+                    lines += path.read_text(encoding="utf-8").splitlines()
+            lines.sort()
+            for line in lines:
+                _, _, row, json_line = line.split("\t", 3)
+                feed.write(json_line + "\n")
+                truth.write(row + "\n")
 
 
 def _persons_csv(people: list[Person], lives: list[Life]) -> str:
