@@ -50,6 +50,7 @@ up: install
 
 bench: install
 	$(VENV)/bin/python tests/bench/foundation.py
+	$(VENV)/bin/python tests/bench/simulator.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .mypy_cache .ruff_cache .pytest_cache

@@ -100,9 +100,10 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from io import TextIOWrapper
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
@@ -263,14 +264,14 @@ def _beijing_ordinal(text: str) -> int:
     return _BEIJING[text]
 
 
-def _split_csv(handle: TextIO) -> Iterator[list[str]]:
-    """The rows of a csv file: a plain split for lines without quotes (fast), else csv."""
-    for line in handle:
+def _split_csv(lines: Iterator[str]) -> Iterator[list[str]]:
+    """The rows of csv lines: a plain split for lines without quotes (fast), else csv."""
+    for line in lines:
         if '"' not in line:
             yield line.rstrip("\r\n").split(",")
             continue
         while line.count('"') % 2:  # a quoted field goes on over the line break
-            more = next(handle, "")
+            more = next(lines, "")
             if not more:
                 break
             line += more
@@ -288,12 +289,8 @@ def _csv_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[str, ...]]
         if missing:
             raise ValueError(f"{path}: missing columns {missing}")
         pick = itemgetter(*(header.index(c) for c in columns))
-        width = len(header)
-        for row in rows:
-            if len(row) == width:
-                yield pick(row)
-            elif row != [""]:
-                raise ValueError(f"{path}: a row has {len(row)} fields, not {width}")
+        for row in _checked(rows, len(header), path):
+            yield pick(row)
 
 
 def _jsonl(path: Path, notes: list[str]) -> Iterator[dict[str, Any]]:
@@ -796,6 +793,8 @@ _RECORD_FIELDS = (
     "defect",
     "expected",
 )
+#: Bytes of records.csv read at a time by the vectorised scan.
+_BLOCK_BYTES = 16 << 20
 
 
 @dataclass
@@ -814,45 +813,196 @@ class _RecordScan:
     evidence: set[tuple[str, int]] = field(default_factory=set)
 
 
+class _RecordScanner:
+    """The records pass. Bulk counts are vectorised per block of the file (numpy over the
+    raw bytes); the few rows that need more (a defect, or possible evidence about a
+    suspended person) go through :meth:`special`. A block numpy cannot split safely
+    (quotes, a wrong number of fields) switches the rest of the file to the csv path."""
+
+    def __init__(
+        self, outcomes: _Outcomes, windows: dict[str, tuple[tuple[int, int], ...]]
+    ) -> None:
+        self.scan = _RecordScan()
+        self.outcomes = outcomes
+        self.windows = windows
+        self.held = outcomes.rejected | outcomes.quarantined
+        self.held_sorted = _sorted_bytes(self.held)
+        self.candidates_sorted = _sorted_bytes(windows)
+        self.usable = np.array(sorted(v.encode() for v in _USABLE))
+        self.direct: dict[str, bool] = {}
+
+    # -- per row (csv path, and special rows of the vectorised path) ------------------
+
+    def count(self, record_id: str, kind: str, defect: str, expected: str) -> None:
+        scan = self.scan
+        scan.total += 1
+        scan.by_expected[expected] = scan.by_expected.get(expected, 0) + 1
+        if not defect and kind == RecordKind.GENUINE:
+            scan.clean += 1
+            scan.clean_held += record_id in self.held
+
+    def special(
+        self,
+        record_id: str,
+        source: str,
+        person_id: str,
+        reported_at: str,
+        kind: str,
+        defect: str,
+        expected: str,
+    ) -> None:
+        scan = self.scan
+        if defect:
+            counts = scan.defects.setdefault(defect, [0, 0, 0])
+            counts[0] += 1
+            handled = _handled(expected, record_id, self.outcomes)
+            if handled is None:
+                key = (defect, expected)
+                scan.unevaluable[key] = scan.unevaluable.get(key, 0) + 1
+            else:
+                counts[1] += 1
+                counts[2] += handled
+        suspensions = self.windows.get(person_id)
+        if suspensions is None or kind != RecordKind.GENUINE or expected not in _USABLE:
+            return
+        if source not in self.direct:
+            self.direct[source] = _is_direct_alive(source)
+        if self.direct[source] and reported_at:
+            reported = _beijing_ordinal(reported_at)
+            for k, (since, effective) in enumerate(suspensions):
+                if since <= reported < effective:
+                    scan.evidence.add((person_id, k))
+
+    def rows(self, rows: Iterator[tuple[str, ...]]) -> None:
+        for record_id, source, person_id, reported_at, kind, defect, expected in rows:
+            self.count(record_id, kind, defect, expected)
+            if defect or person_id in self.windows:
+                self.special(record_id, source, person_id, reported_at, kind, defect, expected)
+
+    # -- vectorised ---------------------------------------------------------------
+
+    def block(self, data: bytes, width: int, positions: list[int]) -> bool:
+        """Scan whole lines; False (nothing counted) when numpy cannot split them."""
+        raw = np.frombuffer(data, dtype=np.uint8)
+        newlines = np.flatnonzero(raw == 10)
+        commas = np.flatnonzero(raw == 44)
+        n = len(newlines)
+        if b'"' in data or len(commas) != n * (width - 1):
+            return False
+        if not np.array_equal(np.searchsorted(newlines, commas), np.arange(n).repeat(width - 1)):
+            return False
+        cuts = commas.reshape(n, width - 1)
+        starts = np.concatenate(([0], newlines[:-1] + 1))
+        ends = newlines - (raw[np.maximum(newlines - 1, 0)] == 13)
+
+        def bounds(column: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+            begin = starts if column == 0 else cuts[:, column - 1] + 1
+            return begin, (cuts[:, column] if column < width - 1 else ends)
+
+        rid, source, pid, reported, kind, defect, expected = (bounds(c) for c in positions)
+        expected_values = _fixed(raw, *expected)
+        has_defect = defect[1] > defect[0]
+        genuine = _fixed(raw, *kind) == RecordKind.GENUINE.value.encode()
+        clean = genuine & ~has_defect
+        scan = self.scan
+        scan.total += n
+        for value, count in zip(*np.unique(expected_values, return_counts=True), strict=True):
+            key = bytes(value).decode()
+            scan.by_expected[key] = scan.by_expected.get(key, 0) + int(count)
+        scan.clean += int(clean.sum())
+        if len(self.held_sorted):
+            ids = _fixed(raw, rid[0][clean], rid[1][clean])
+            scan.clean_held += int(_in_sorted(ids, self.held_sorted).sum())
+        special = has_defect
+        maybe = genuine & np.isin(expected_values, self.usable)
+        if len(self.candidates_sorted) and maybe.any():
+            people = _fixed(raw, pid[0][maybe], pid[1][maybe])
+            special = special.copy()
+            special[np.flatnonzero(maybe)[_in_sorted(people, self.candidates_sorted)]] = True
+        for r in np.flatnonzero(special).tolist():
+            fields = (rid, source, pid, reported, kind, defect, expected)
+            self.special(*(data[b[0][r] : b[1][r]].decode() for b in fields))
+        return True
+
+
+def _sorted_bytes(values: set[str] | dict[str, Any]) -> NDArray[np.bytes_]:
+    return np.sort(np.array([v.encode() for v in values], dtype=np.bytes_))
+
+
+def _fixed(raw: NDArray[np.uint8], begin: NDArray[np.int64], end: NDArray[np.int64]) -> Any:
+    """The fields [begin, end) of ``raw`` as a fixed-width bytes array (NUL padded)."""
+    lengths = end - begin
+    width = max(int(lengths.max(initial=0)), 1)
+    offsets = np.arange(width)
+    chars = raw[np.minimum(begin[:, None] + offsets, len(raw) - 1)]
+    chars[offsets >= lengths[:, None]] = 0
+    return np.ascontiguousarray(chars).view(f"S{width}").ravel()
+
+
+def _in_sorted(values: Any, reference: NDArray[np.bytes_]) -> NDArray[np.bool_]:
+    """Element-wise: is each value in the sorted ``reference``?"""
+    at = np.minimum(np.searchsorted(reference, values), len(reference) - 1)
+    found: NDArray[np.bool_] = reference[at] == values
+    return found
+
+
 def _scan_records(
     path: Path, outcomes: _Outcomes, windows: dict[str, tuple[tuple[int, int], ...]]
 ) -> _RecordScan:
     """One streaming pass over truth/records.csv (the biggest input)."""
-    scan = _RecordScan()
-    held = outcomes.rejected | outcomes.quarantined
-    genuine = RecordKind.GENUINE.value
-    direct: dict[str, bool] = {}
-    by_expected, defects, unevaluable = scan.by_expected, scan.defects, scan.unevaluable
-    total = clean = clean_held = 0
-    for record_id, source, person_id, reported_at, kind, defect, expected in _csv_rows(
-        path, _RECORD_FIELDS
-    ):
-        total += 1
-        by_expected[expected] = by_expected.get(expected, 0) + 1
-        if defect:
-            counts = defects.setdefault(defect, [0, 0, 0])
-            counts[0] += 1
-            handled = _handled(expected, record_id, outcomes)
-            if handled is None:
-                unevaluable[defect, expected] = unevaluable.get((defect, expected), 0) + 1
-            else:
-                counts[1] += 1
-                counts[2] += handled
-        elif kind == genuine:
-            clean += 1
-            if record_id in held:
-                clean_held += 1
-        suspensions = windows.get(person_id)
-        if suspensions is not None and kind == genuine and expected in _USABLE:
-            if source not in direct:
-                direct[source] = _is_direct_alive(source)
-            if direct[source] and reported_at:
-                reported = _beijing_ordinal(reported_at)
-                for k, (since, effective) in enumerate(suspensions):
-                    if since <= reported < effective:
-                        scan.evidence.add((person_id, k))
-    scan.total, scan.clean, scan.clean_held = total, clean, clean_held
-    return scan
+    scanner = _RecordScanner(outcomes, windows)
+    with path.open("rb") as handle:
+        header_line = handle.readline().decode("utf-8")
+        if not header_line.strip():
+            return scanner.scan
+        header = next(csv.reader([header_line]))
+        missing = [c for c in _RECORD_FIELDS if c not in header]
+        if missing:
+            raise ValueError(f"{path}: missing columns {missing}")
+        positions = [header.index(c) for c in _RECORD_FIELDS]
+        pending = b""
+        width = len(header)
+        while True:
+            data = handle.read(_BLOCK_BYTES)
+            joined = pending + data
+            cut = joined.rfind(b"\n") if data else len(joined) - 1
+            if cut < 0:
+                pending = joined
+                continue
+            whole, pending = joined[: cut + 1], joined[cut + 1 :]
+            if whole and not whole.isspace():
+                if not whole.endswith(b"\n"):
+                    whole += b"\n"  # the last line of a file without a final newline
+                if not scanner.block(whole, width, positions):
+                    # Quotes or ragged rows: the csv path for the rest of the file.
+                    lines = _text_lines(whole + pending, handle)
+                    pick = itemgetter(*positions)
+                    scanner.rows(pick(row) for row in _checked(_split_csv(lines), width, path))
+                    break
+            if not data:
+                break
+    return scanner.scan
+
+
+def _text_lines(head: bytes, handle: BinaryIO) -> Iterator[str]:
+    """The lines of ``head`` then of the rest of ``handle`` (``head`` may end mid-line)."""
+    text = TextIOWrapper(handle, encoding="utf-8", newline="")
+    pieces = head.decode("utf-8").split("\n")
+    tail = pieces.pop()  # after the last newline: the start of a line the handle goes on with
+    for piece in pieces:
+        yield piece + "\n"
+    rest = tail + next(text, "")
+    if rest:
+        yield rest
+    yield from text
+
+
+def _checked(rows: Iterator[list[str]], width: int, path: Path) -> Iterator[list[str]]:
+    for row in rows:
+        if len(row) == width:
+            yield row
+        elif row != [""]:
+            raise ValueError(f"{path}: a row has {len(row)} fields, not {width}")
 
 
 def _record_metrics(scan: _RecordScan, notes: list[str]) -> dict[str, Any]:

@@ -161,8 +161,11 @@ def make_record(
 ) -> Record:
     """The record an event becomes: its JSON line (the department's format) and truth."""
     occurred, reported = event.occurred.isoformat(), event.reported.isoformat()
+    # reported_at first, then record_id: the lines sort by (publication time, record id)
+    # as plain bytes, which is how the writer orders the feeds without parsing them.
     line = orjson.dumps(
         {
+            "reported_at": reported,
             "record_id": event.record_id,
             "id_type": "01",
             "id_number": event.id_number,
@@ -170,7 +173,6 @@ def make_record(
             "occurred_at": occurred,
             "region": event.region,
             "attributes": event.attributes,
-            "reported_at": reported,
         }
     )
     return Record(
@@ -283,7 +285,8 @@ class Defects:
         if defect is Defect.MALFORMED_JSON:
             record = _labelled(e, defect)
             text = record.line.decode()
-            cut = int(rng.integers(10, max(11, len(text) - 5)))  # on a character boundary
+            # Cut on a character boundary, after the sort prefix (time and record id).
+            cut = int(rng.integers(70, max(71, len(text) - 5)))
             record.line = text[:cut].encode()
             return [record]
         if defect is Defect.UNKNOWN_SOURCE:

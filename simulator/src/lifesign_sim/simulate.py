@@ -92,7 +92,7 @@ def run(config: SimulationConfig, out: Path) -> dict[str, Any]:
     (out / "truth").mkdir(parents=True)
     (out / FEEDS_DIR).mkdir()
     work = out / WORK_DIR
-    work.mkdir()
+    (work / "truth").mkdir(parents=True)
     counts: Counter[str] = Counter()
     with (
         open(out / PERSONS_FILE, "w", encoding="utf-8", newline="") as persons,
@@ -141,19 +141,21 @@ def simulate_chunk(config: SimulationConfig, work: Path, chunk_no: int) -> Chunk
     lives = simulate_lives(people, rng, config.start, config.days, config.life)
     counts: Counter[str] = Counter(persons=len(people))
     counts["deaths"] += sum(1 for life in lives if life.death_date is not None)
-    buckets: dict[tuple[str, str], list[str]] = {}
+    buckets: dict[tuple[str, str], list[bytes]] = {}
+    truth: list[str] = []
     defects = Defects(config.defects, np.random.default_rng([config.seed, chunk_no, 11]))
     tally: Counter[tuple[str, str, str]] = Counter()
     for record in _records(config, people, lives, rng, chunk_no, defects):
-        reported = record.reported_at
-        line = f"{reported}\t{record.record_id}\t{record.truth_row()}\t{record.line.decode()}\n"
-        buckets.setdefault((record.source, reported[:7]), []).append(line)
+        buckets.setdefault((record.source, record.reported_at[:7]), []).append(record.line)
+        truth.append(record.truth_row())
         tally[(record.source, record.defect or "", record.kind)] += 1
     for (source, defect, kind), n in tally.items():
         counts[f"source:{source}"] += n
         counts[f"defect:{defect}"] += n
         counts[f"kind:{kind}"] += n
     _append_buckets(work, buckets)
+    # The truth of a chunk in generation order; chunks are joined in order at the end.
+    (work / "truth" / f"{chunk_no:06d}.csv").write_text("\n".join([*truth, ""]), encoding="utf-8")
     return ChunkResult(chunk_no, _persons_csv(people, lives), _registry_csv(people), counts)
 
 
@@ -310,21 +312,18 @@ def _life_event(
     )
 
 
-def _append_buckets(work: Path, buckets: dict[tuple[str, str], list[str]]) -> None:
+def _append_buckets(work: Path, buckets: dict[tuple[str, str], list[bytes]]) -> None:
     mine = work / f"w{os.getpid()}"
     for (source, month), lines in buckets.items():
         folder = mine / source
         folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / f"{month}.tsv", "a", encoding="utf-8") as bucket:
-            bucket.writelines(lines)
+        with open(folder / f"{month}.jsonl", "ab") as bucket:
+            bucket.write(b"\n".join(lines) + b"\n")
 
 
 def _merge_buckets(work: Path, out: Path, workers: int) -> None:
-    """Sort each (source, month) bucket of every worker; write feeds and the truth.
-
-    Sources are independent, so they are merged in parallel; the truth file is the
-    per-source parts in catalogue order (each part in publication order).
-    """
+    """Sort each (source, month) bucket of every worker into the feeds, in parallel by
+    source; join the chunks' truth files in chunk order."""
     sources = sorted({p.name for worker in _workers(work) for p in worker.iterdir()})
     tasks = [(work, out, source) for source in sources]
     if workers <= 1:
@@ -333,36 +332,29 @@ def _merge_buckets(work: Path, out: Path, workers: int) -> None:
     else:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             pool.map(_merge_source, tasks, chunksize=1)
-    with open(out / RECORDS_FILE, "w", encoding="utf-8") as records:
-        records.write(",".join(RECORD_COLUMNS) + "\n")
-        for source in sources:
-            part = work / f"truth-{source}.csv"
-            with open(part, encoding="utf-8") as lines:
+    with open(out / RECORDS_FILE, "wb") as records:
+        records.write((",".join(RECORD_COLUMNS) + "\n").encode())
+        for part in sorted((work / "truth").iterdir()):
+            with open(part, "rb") as lines:
                 shutil.copyfileobj(lines, records, 1 << 20)
 
 
 def _workers(work: Path) -> list[Path]:
-    return sorted(p for p in work.iterdir() if p.is_dir())
+    return sorted(p for p in work.iterdir() if p.is_dir() and p.name.startswith("w"))
 
 
 def _merge_source(task: tuple[Path, Path, str]) -> None:
     work, out, source = task
-    months = sorted({p.name for w in _workers(work) for p in (w / source).glob("*.tsv")})
-    with (
-        open(out / FEEDS_DIR / f"{source}.jsonl", "w", encoding="utf-8") as feed,
-        open(work / f"truth-{source}.csv", "w", encoding="utf-8") as truth,
-    ):
+    months = sorted({p.name for w in _workers(work) for p in (w / source).glob("*.jsonl")})
+    with open(out / FEEDS_DIR / f"{source}.jsonl", "wb") as feed:
         for month in months:
-            lines: list[str] = []
+            lines: list[bytes] = []
             for worker in _workers(work):
                 path = worker / source / month
                 if path.exists():
-                    lines += path.read_text(encoding="utf-8").splitlines()
-            lines.sort()
-            for line in lines:
-                _, _, row, json_line = line.split("\t", 3)
-                feed.write(json_line + "\n")
-                truth.write(row + "\n")
+                    lines += path.read_bytes().splitlines()
+            lines.sort()  # lines begin with reported_at, then record_id: a total order
+            feed.write(b"\n".join(lines) + b"\n")
 
 
 def _persons_csv(people: list[Person], lives: list[Life]) -> str:

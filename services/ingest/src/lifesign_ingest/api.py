@@ -7,6 +7,7 @@ import tempfile
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -14,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lifesign import topics
 from lifesign.bus import OutMessage
-from lifesign.clock import Clock
+from lifesign.clock import Clock, FixedClock
 from lifesign.identity import FieldCipher, Pseudonymizer
 from lifesign.messaging import Outbox
 from lifesign.service import Runtime
+from lifesign.settings import TIMEZONE
 from lifesign_ingest import repository
 from lifesign_ingest.models import messaging
 from lifesign_ingest.service import (
@@ -105,13 +107,20 @@ async def _store(
 
 
 @router.post("/registry/import")
-async def post_registry_import(request: Request, file: str = "upload.csv") -> dict[str, Any]:
+async def post_registry_import(
+    request: Request, file: str = "upload.csv", as_of: datetime | None = None
+) -> dict[str, Any]:
     """Import base information (R-7.2) from a CSV body (UTF-8, English or Chinese headers).
 
     The body is spooled to disk, never held whole in memory; the answer lists every row
-    that needs correction and why.
+    that needs correction and why. ``as_of`` dates the import (an agency loading an
+    export taken earlier, or a simulation); it defaults to now and is never later.
     """
     runtime: Runtime = request.app.state.runtime
+    clock = runtime.clock
+    if as_of is not None:
+        moment = as_of if as_of.tzinfo else as_of.replace(tzinfo=TIMEZONE)
+        clock = FixedClock(min(moment, runtime.clock.now()))
     with tempfile.TemporaryFile() as spool:
         async for chunk in request.stream():
             spool.write(chunk)
@@ -123,7 +132,7 @@ async def post_registry_import(request: Request, file: str = "upload.csv") -> di
             sessions=runtime.sessions,
             pseudonymizer=runtime.settings.pseudonymizer,
             cipher=runtime.settings.cipher,
-            clock=runtime.clock,
+            clock=clock,
         )
     await Outbox(messaging.outbox).relay(runtime.sessions, runtime.producer)
     return {

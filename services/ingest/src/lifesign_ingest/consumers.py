@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,8 +13,19 @@ from lifesign.catalogue import get_source
 from lifesign.clock import Clock
 from lifesign.events import Channel, LifeEvent, Provenance
 from lifesign.identity import Pseudonymizer
+from lifesign.settings import TIMEZONE
 from lifesign_ingest import repository
 from lifesign_ingest.service import RecordRejected, normalize_record, parse_feed_record
+
+
+def arrival_time(timestamp_ms: int, now: datetime) -> datetime:
+    """When a record arrived: the broker message's timestamp (the department published it
+    then), never later than our clock (a producer's clock may run fast). A replay of old
+    messages, or a simulated province, keeps the times the records were published at."""
+    if timestamp_ms <= 0:
+        return now
+    published = datetime.fromtimestamp(timestamp_ms / 1000, TIMEZONE)
+    return min(published, now)
 
 
 def source_of_topic(topic: str) -> str:
@@ -34,16 +46,18 @@ class FeedHandler:
 
     async def __call__(self, session: AsyncSession, batch: Batch[bytes]) -> None:
         now = self._clock.now()
-        accepted: Counter[str] = Counter()
-        rejected: Counter[str] = Counter()
+        accepted: Counter[tuple[str, date]] = Counter()
+        rejected: Counter[tuple[str, date]] = Counter()
         events: list[LifeEvent] = []
         for item in batch.items:
             source = get_source(source_of_topic(item.topic))
+            received_at = arrival_time(item.timestamp_ms, now)
+            counted = (source.code, received_at.date())
             try:
                 record = parse_feed_record(item.value)
             except ValueError as error:  # JSON or schema: pydantic's ValidationError
                 batch.reject(item, f"{source.code}: {describe_error(error)}")
-                rejected[source.code] += 1
+                rejected[counted] += 1
                 continue
             provenance = Provenance(
                 channel=Channel.KAFKA,
@@ -57,14 +71,14 @@ class FeedHandler:
                     record,
                     source=source,
                     provenance=provenance,
-                    received_at=now,
+                    received_at=received_at,
                     pseudonymizer=self._pseudonymizer,
                 )
             except RecordRejected as error:
                 batch.reject(item, f"{source.code}: {error}")
-                rejected[source.code] += 1
+                rejected[counted] += 1
                 continue
-            accepted[source.code] += 1
+            accepted[counted] += 1
             events.append(event)
             # Pure function of the record (deterministic event id): emitted after commit,
             # and a redelivered record yields the same event, which quality drops.
@@ -77,4 +91,4 @@ class FeedHandler:
                 )
             )
         await repository.record_lineage(session, events)
-        await repository.add_counts(session, now.date(), accepted, rejected)
+        await repository.add_counts(session, accepted, rejected)

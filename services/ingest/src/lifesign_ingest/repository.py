@@ -38,20 +38,23 @@ async def record_lineage(session: AsyncSession, events: Sequence[LifeEvent]) -> 
 
 
 async def add_counts(
-    session: AsyncSession, day: date, accepted: Counter[str], rejected: Counter[str]
+    session: AsyncSession,
+    accepted: Counter[tuple[str, date]],
+    rejected: Counter[tuple[str, date]],
 ) -> None:
-    sources = sorted(set(accepted) | set(rejected))
-    if not sources:
+    """Add to the per (source, day of arrival) counts."""
+    keys = sorted(set(accepted) | set(rejected))
+    if not keys:
         return
     rows = [
         {
-            "source": s,
+            "source": source,
             "day": day,
-            "received": accepted[s] + rejected[s],
-            "accepted": accepted[s],
-            "rejected": rejected[s],
+            "received": accepted[(source, day)] + rejected[(source, day)],
+            "accepted": accepted[(source, day)],
+            "rejected": rejected[(source, day)],
         }
-        for s in sources
+        for source, day in keys
     ]
     statement = insert(feed_count)
     statement = statement.on_conflict_do_update(

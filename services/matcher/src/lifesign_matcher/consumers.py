@@ -7,7 +7,7 @@ state this transaction changes, and the inbox would drop a redelivered input.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lifesign import topics
 from lifesign.bus import Batch, Envelope, Headers, OutMessage
 from lifesign.calendar import AnnualAlignment
-from lifesign.certification import EvidenceKind, LossRecord, ProofOfLife, as_loss, as_proof
+from lifesign.certification import (
+    EvidenceKind,
+    LossRecord,
+    ProofOfLife,
+    as_loss,
+    as_proof,
+    local_date,
+)
 from lifesign.clock import Clock
 from lifesign.events import AuxiliaryEvent, LifeEvent, PensionerRecord
 from lifesign.messaging import Outbox
@@ -36,16 +43,26 @@ class Certifier:
         self._alignment = alignment
 
     async def reevaluate(
-        self, session: AsyncSession, pseudonyms: Iterable[str], headers: dict[str, Headers]
+        self,
+        session: AsyncSession,
+        moments: dict[str, datetime],
+        headers: dict[str, Headers],
     ) -> int:
-        keys = await repository.lock_states(session, pseudonyms)
+        """Recompute the status of each person as of their moment (the arrival of the
+        evidence that touched them; ARCHITECTURE principle 5) and publish what moved."""
+        keys = await repository.lock_states(session, moments)
         states = await repository.load_states(session, keys)
         now = self._clock.now()
         changes = []
         for key in keys:
             state, published = states[key]
+            moment = min(moments[key], now)
             change = next_change(
-                state, published, as_of=self._clock.today(), now=now, alignment=self._alignment
+                state,
+                published,
+                as_of=local_date(moment),
+                now=moment,
+                alignment=self._alignment,
             )
             if change is not None:
                 changes.append(change)
@@ -94,7 +111,11 @@ class ValidatedHandler:
         applied = [i for i, o in todo if o in (Outcome.PROOF_OF_LIFE, Outcome.LOSS)]
         await self._fold(session, applied)
         headers = {i.value.person.pseudonym: i.trace_headers for i in applied}
-        await self._certifier.reevaluate(session, headers.keys(), headers)
+        moments: dict[str, datetime] = {}
+        for item in applied:
+            who, arrived = item.value.person.pseudonym, item.value.received_at
+            moments[who] = max(moments.get(who, arrived), arrived)
+        await self._certifier.reevaluate(session, moments, headers)
 
     async def _forward_to_scoring(
         self, session: AsyncSession, todo: list[tuple[Envelope[LifeEvent], Outcome]]
@@ -164,4 +185,9 @@ class RegistryHandler:
         records = [item.value for item in batch.items]
         await repository.lock_states(session, (r.pseudonym for r in records))
         await repository.upsert_pensioners(session, records)
-        await self._certifier.reevaluate(session, (r.pseudonym for r in records), {})
+        moments: dict[str, datetime] = {}
+        for record in records:
+            moments[record.pseudonym] = max(
+                moments.get(record.pseudonym, record.updated_at), record.updated_at
+            )
+        await self._certifier.reevaluate(session, moments, {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,12 +29,15 @@ class NormalizedHandler:
 
     async def __call__(self, session: AsyncSession, batch: Batch[LifeEvent]) -> None:
         now = self._clock.now()
-        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        counts: dict[tuple[str, date], Counter[str]] = defaultdict(Counter)
         findings: list[dict[str, Any]] = []
         originals = await repository.first_sightings(session, batch.items)
         for item in self._fresh(batch.items, originals, counts):
             event = item.value
-            results = assess(event, event.source_spec, Context(now=now))
+            # The rules judge an event against its arrival, not against our clock: a
+            # replayed or simulated feed is judged as it was when it came in.
+            results = assess(event, event.source_spec, Context(now=event.received_at))
+            counted = (event.source, event.received_at.date())
             findings += [
                 {
                     "event_id": event.event_id,
@@ -41,13 +45,13 @@ class NormalizedHandler:
                     "source": event.source,
                     "severity": f.rule.severity.value,
                     "message": f.message[:500],
-                    "day": now.date(),
+                    "day": event.received_at.date(),
                     "event": event.model_dump(mode="json"),
                 }
                 for f in results
             ]
             if is_quarantined(results):
-                counts[event.source]["quarantined"] += 1
+                counts[counted]["quarantined"] += 1
                 failures = [
                     RuleFailure(
                         rule_id=f.rule.id,
@@ -66,8 +70,8 @@ class NormalizedHandler:
                     )
                 )
                 continue
-            counts[event.source]["accepted"] += 1
-            counts[event.source]["warned"] += 1 if results else 0
+            counts[counted]["accepted"] += 1
+            counts[counted]["warned"] += 1 if results else 0
             batch.emit(
                 OutMessage.of(
                     topics.EVENTS_VALIDATED,
@@ -77,23 +81,24 @@ class NormalizedHandler:
                 )
             )
         await repository.record_findings(session, findings)
-        await repository.add_counts(session, now.date(), counts)
+        await repository.add_counts(session, counts)
 
     @staticmethod
     def _fresh(
         items: list[Envelope[LifeEvent]],
         originals: dict[Any, repository.Coordinates],
-        counts: dict[str, Counter[str]],
+        counts: dict[tuple[str, date], Counter[str]],
     ) -> list[Envelope[LifeEvent]]:
         """Drop duplicate records (entity integrity, table 1), keeping redeliveries."""
         fresh = []
         taken: set[Any] = set()
         for item in items:
             event = item.value
-            counts[event.source]["received"] += 1
+            counted = (event.source, event.received_at.date())
+            counts[counted]["received"] += 1
             here = (item.topic, item.partition, item.offset)
             if originals.get(event.event_id) != here or event.event_id in taken:
-                counts[event.source]["duplicates"] += 1
+                counts[counted]["duplicates"] += 1
                 continue
             taken.add(event.event_id)
             fresh.append(item)

@@ -43,7 +43,8 @@ async def first_sightings(
     return {r.event_id: (r.topic, r.partition, r.offset) for r in found}
 
 
-async def add_counts(session: AsyncSession, day: date, counts: dict[str, Counter[str]]) -> None:
+async def add_counts(session: AsyncSession, counts: dict[tuple[str, date], Counter[str]]) -> None:
+    """Add to the per (source, day of arrival) counts."""
     rows = [
         {
             "source": source,
@@ -54,7 +55,7 @@ async def add_counts(session: AsyncSession, day: date, counts: dict[str, Counter
             "quarantined": c["quarantined"],
             "duplicates": c["duplicates"],
         }
-        for source, c in sorted(counts.items())
+        for (source, day), c in sorted(counts.items())
     ]
     if not rows:
         return
