@@ -504,3 +504,24 @@ def test_render_html(dirs: tuple[Path, Path]) -> None:
     assert "待核实" in html and "丧失资格" in html
     for key in ("living_wrongly_suspended", "living_asked_to_act", "defect_recall"):
         assert key in html
+
+
+def test_scan_paths_agree(dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vectorised records scan, tiny blocks, the csv path and the child process agree."""
+    import lifesign_sim.evaluate as evaluation
+
+    expected = _evaluate(dirs)
+    monkeypatch.setattr(evaluation, "_BLOCK_BYTES", 64)  # lines cut across blocks
+    assert _evaluate(dirs) == expected
+    monkeypatch.setattr(evaluation, "PARALLEL_RECORDS_BYTES", 0)  # the child process
+    assert _evaluate(dirs) == expected
+    # A quoted field half-way switches the rest of the file to the csv path.
+    records = dirs[0] / RECORDS_FILE
+    lines = records.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(6, 'q1,"rail_travel",P9,2024-03-03,2024-03-03,"no,ise",,accept\r\n')
+    records.write_text("".join(lines), encoding="utf-8", newline="")
+    quoted = _evaluate(dirs)
+    assert quoted["records"]["total"] == expected["records"]["total"] + 1
+    assert quoted["records"]["by_expected"]["accept"] == 5
+    for key in ("defect_recall", "clean_records_quarantined_share", "living_wrongly_suspended"):
+        assert quoted[key] == expected[key]

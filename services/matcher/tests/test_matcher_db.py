@@ -151,3 +151,28 @@ async def test_evidence_in_either_order_gives_the_same_status(
     assert {(c.to_status, c.hold_payment) for c in finals} == {(Status.PENDING, True)}
     assert finals[0].conflict == finals[1].conflict
     assert "after death" in (finals[0].conflict or "")
+
+
+async def test_a_batch_spanning_days_dates_each_change_by_its_evidence(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A replayed feed packs weeks into one batch: the change is dated at the arrival of
+    the funeral record, not of the household cancellation that came a month later."""
+    outbox = Outbox(messaging.outbox)
+    certifier = Certifier(outbox=outbox, clock=FixedClock(NOW))
+    await handle(sessions, RegistryHandler(certifier=certifier), batch(pensioner(4)))
+    funeral = event(4, "funeral_cremation", "FH-4", NOW - timedelta(days=40),
+                    death_date="2026-10-22", cremation_date="2026-10-24")  # fmt: skip
+    funeral = funeral.model_copy(update={"received_at": NOW - timedelta(days=38)})
+    cancelled = event(4, "household_cancellation", "HC-4", NOW - timedelta(days=5),
+                      cancellation_reason="death", cancellation_date="2026-11-28",
+                      death_date="2026-10-22")  # fmt: skip
+    cancelled = cancelled.model_copy(update={"received_at": NOW - timedelta(days=5)})
+    await handle(
+        sessions, ValidatedHandler(certifier=certifier, outbox=outbox), batch(cancelled, funeral)
+    )
+    mine = [c for c in await published(sessions) if c.pseudonym == f"{4:064x}"]
+    assert [(c.to_status, c.as_of) for c in mine] == [
+        (Status.ELIGIBLE, NOW.date()),
+        (Status.LOST, (NOW - timedelta(days=38)).date()),
+    ]

@@ -68,12 +68,19 @@ class Producer:
         await self._producer.stop()
 
     async def send(
-        self, topic: str, value: bytes, *, key: str | bytes | None = None, headers: Headers = ()
+        self,
+        topic: str,
+        value: bytes,
+        *,
+        key: str | bytes | None = None,
+        headers: Headers = (),
+        timestamp_ms: int | None = None,
     ) -> asyncio.Future[Any]:
-        """Queue a message; await the returned future for its delivery."""
+        """Queue a message; await the returned future for its delivery. ``timestamp_ms``
+        is when the message was produced (a replay or a simulation keeps its own)."""
         raw_key = key.encode() if isinstance(key, str) else key
         future: asyncio.Future[Any] = await self._producer.send(
-            topic, value, key=raw_key, headers=list(headers)
+            topic, value, key=raw_key, headers=list(headers), timestamp_ms=timestamp_ms
         )
         return future
 

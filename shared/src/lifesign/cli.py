@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import signal
 import time
@@ -63,8 +64,82 @@ def up(var_dir: VarDir = Path("var/up")) -> None:
 
 
 @app.command()
-def demo(var_dir: VarDir = Path("var/demo")) -> None:
-    """Run the end-to-end slice through separate processes and print what happened."""
+def demo(
+    var_dir: VarDir = Path("var/demo"),
+    slice_only: Annotated[
+        bool, typer.Option("--slice", help="Only the four-pensioner slice of the foundation.")
+    ] = False,
+    persons: Annotated[int, typer.Option(help="Pensioners of the simulated county.")] = 3000,
+    days: Annotated[int, typer.Option(help="Simulated days.")] = 365,
+    seed: Annotated[int, typer.Option(help="Simulation seed.")] = 1,
+) -> None:
+    """The main job on embedded defaults: a simulated county through the services, then the
+    evaluation against its ground truth (``--slice``: the foundation's slice instead)."""
+    if slice_only:
+        _demo_slice(var_dir)
+    else:
+        _demo_county(var_dir, persons=persons, days=days, seed=seed)
+
+
+def _demo_county(var_dir: Path, *, persons: int, days: int, seed: int) -> None:
+    from datetime import date, timedelta
+
+    sim = _simulator()
+    from lifesign_sim import county
+
+    settings = LifesignSettings()
+    kafka, database = _external(settings)
+    if var_dir.exists() and database is None:
+        shutil.rmtree(var_dir)
+    # A year that is over: every record of it has been published by now.
+    start = date(settings.make_clock().today().year - 1, 1, 1)
+    started = time.monotonic()
+    province, results = var_dir / "province", var_dir / "results"
+    with console.status(f"simulating {persons:,} pensioners over {days} days…"):
+        config = sim.simulate.SimulationConfig(persons=persons, start=start, days=days, seed=seed)
+        manifest = sim.simulate.run(config, province)
+    seconds_simulate = time.monotonic() - started
+    console.print(
+        f"simulated {manifest['persons']:,} pensioners from {start}: {manifest['deaths']} deaths, "
+        f"{manifest['records']:,} department records ({seconds_simulate:.1f}s)"
+    )
+    with console.status("starting Tansu, PostgreSQL and seven services…"):
+        running = stack(var_dir=var_dir, kafka_bootstrap=kafka, database_url=database)
+        handle = running.__enter__()
+    try:
+        urls = {name: handle.supervisor.url(name) for name in SERVICES}
+        with console.status("importing the registry and publishing a year of department records…"):
+            run = asyncio.run(
+                county.run_county(
+                    province=province, results=results, bootstrap=handle.kafka_bootstrap,
+                    urls=urls, start=start, manifest=manifest, seconds_simulate=seconds_simulate,
+                )
+            )  # fmt: skip
+    finally:
+        running.__exit__(None, None, None)
+    console.print(
+        f"registry: {run.registry['imported']:,} of {run.registry['rows']:,} imported; "
+        f"{run.published:,} records published and processed in {run.seconds_pipeline:.1f}s "
+        f"({run.published / max(run.seconds_pipeline, 0.001):,.0f} records/s through all services)"
+    )
+    console.print(
+        "topics dumped: " + ", ".join(f"{t} {n:,}" for t, n in sorted(run.dumped.items()))
+    )
+    end = start + timedelta(days=days - 1)
+    metrics = sim.evaluate.evaluate(
+        province, results, pseudonymizer=settings.pseudonymizer, start=start, end=end
+    )
+    report = var_dir / "evaluation.html"
+    report.write_text(sim.report.render_html(metrics), encoding="utf-8")
+    (var_dir / "evaluation.json").write_text(
+        json.dumps(metrics, ensure_ascii=False, default=str, indent=2), encoding="utf-8"
+    )
+    _print_metrics(metrics)
+    console.print(f"report: {report}   metrics: {var_dir / 'evaluation.json'}")
+    console.print(f"[bold]demo finished in {time.monotonic() - started:.1f}s[/bold]")
+
+
+def _demo_slice(var_dir: Path) -> None:
     from lifesign import demo as scenario
 
     settings = LifesignSettings()
@@ -154,7 +229,6 @@ def evaluate(
     html: Annotated[Path | None, typer.Option(help="Also write the HTML report here.")] = None,
 ) -> None:
     """Compare the platform's decisions with the ground truth."""
-    import json
     from datetime import date, timedelta
 
     sim = _simulator()

@@ -144,7 +144,11 @@ def _confusion_section(matrix: Any) -> str:
         values = [int(row.get(c, 0)) for c in columns]
         column_totals = [a + b for a, b in zip(column_totals, values, strict=True)]
         cells = "".join(
-            f'<td class="{"diag" if _agrees(truth, c) else ""}">{_fmt_count(v)}</td>'
+            (
+                f'<td class="diag">{_fmt_count(v)}</td>'
+                if _agrees(truth, c)
+                else f"<td>{_fmt_count(v)}</td>"
+            )
             for c, v in zip(columns, values, strict=True)
         )
         rows.append(

@@ -109,13 +109,18 @@ class ValidatedHandler:
             session, [i.value for i, o in todo if o is Outcome.NAME_REVIEW], REVIEW_REASON
         )
         applied = [i for i, o in todo if o in (Outcome.PROOF_OF_LIFE, Outcome.LOSS)]
-        await self._fold(session, applied)
-        headers = {i.value.person.pseudonym: i.trace_headers for i in applied}
-        moments: dict[str, datetime] = {}
-        for item in applied:
-            who, arrived = item.value.person.pseudonym, item.value.received_at
-            moments[who] = max(moments.get(who, arrived), arrived)
-        await self._certifier.reevaluate(session, moments, headers)
+        # Fold and evaluate one day of arrivals at a time, oldest first: a batch spans one
+        # day in production, but a replayed or simulated feed packs months into one batch,
+        # and each change must be dated when its evidence arrived (principle 5).
+        for day in sorted({local_date(i.value.received_at) for i in applied}):
+            todays = [i for i in applied if local_date(i.value.received_at) == day]
+            await self._fold(session, todays)
+            headers = {i.value.person.pseudonym: i.trace_headers for i in todays}
+            moments: dict[str, datetime] = {}
+            for item in todays:
+                who, arrived = item.value.person.pseudonym, item.value.received_at
+                moments[who] = max(moments.get(who, arrived), arrived)
+            await self._certifier.reevaluate(session, moments, headers)
 
     async def _forward_to_scoring(
         self, session: AsyncSession, todo: list[tuple[Envelope[LifeEvent], Outcome]]

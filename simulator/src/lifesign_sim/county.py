@@ -1,0 +1,212 @@
+"""``lifesign demo``: a simulated county run through the running services, then evaluated.
+
+1. Simulate a small county (a few thousand pensioners over a year).
+2. Import its registry through ingest's HTTP API, dated at the start of the period.
+3. Publish every department record to its feed topic in publication order, each message
+   timestamped with the simulated publication time: the services take an event's arrival
+   from that timestamp, so the whole year runs in seconds and each decision is dated in
+   simulated time (ARCHITECTURE principle 5).
+4. Wait until every service has drained its input, dump the output topics into a results
+   directory, and evaluate the decisions against the ground truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import re
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from lifesign import topics
+from lifesign.bus import Producer, ensure_topics
+from lifesign.settings import TIMEZONE
+from lifesign_sim.formats import (
+    FEEDS_DIR,
+    PAYMENT_COMMANDS_FILE,
+    QUARANTINED_FILE,
+    REGISTRY_FILE,
+    REJECTED_FILE,
+    STATE_CHANGES_FILE,
+)
+
+_PREFIX = re.compile(rb'^\{"reported_at":"([0-9T:-]{19})","record_id":"([^"]+)"')
+
+#: Output topics and the results file each is dumped to.
+DUMPS = {
+    topics.STATE_CHANGES: STATE_CHANGES_FILE,
+    topics.PAYMENTS_COMMANDS: PAYMENT_COMMANDS_FILE,
+    topics.EVENTS_REJECTED: REJECTED_FILE,
+    topics.EVENTS_QUARANTINED: QUARANTINED_FILE,
+}
+
+
+@dataclass
+class FeedLine:
+    topic: str
+    key: bytes
+    timestamp_ms: int
+    value: bytes
+
+
+def feed_lines(province: Path) -> Iterator[FeedLine]:
+    """Every record of every feed, merged in publication order (lines sort as bytes)."""
+    files = sorted((province / FEEDS_DIR).glob("*.jsonl"))
+    streams = [_lines(path) for path in files]
+    yield from heapq.merge(*streams, key=lambda line: line.value[:64])
+
+
+def _lines(path: Path) -> Iterator[FeedLine]:
+    topic = f"feed.{path.stem}.v1"
+    with open(path, "rb") as feed:
+        for raw in feed:
+            value = raw.rstrip(b"\n")
+            match = _PREFIX.match(value)
+            if match is None:
+                continue
+            moment = datetime.fromisoformat(match.group(1).decode()).replace(tzinfo=TIMEZONE)
+            yield FeedLine(topic, match.group(2), int(moment.timestamp() * 1000), value)
+
+
+async def publish(bootstrap: str, province: Path) -> int:
+    """Publish the province's feeds as the departments would have, fast; return how many."""
+    feed_topics = sorted({f"feed.{p.stem}.v1" for p in (province / FEEDS_DIR).glob("*.jsonl")})
+    await ensure_topics(bootstrap, feed_topics)  # unknown sources get a topic nobody reads
+    producer = Producer(bootstrap, client_id="county-departments")
+    await producer.start()
+    sent = 0
+    try:
+        pending = []
+        for line in feed_lines(province):
+            pending.append(
+                await producer.send(
+                    line.topic, line.value, key=line.key, timestamp_ms=line.timestamp_ms
+                )
+            )
+            sent += 1
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return sent
+
+
+class Dumper:
+    """Reads the output topics from the beginning into the results directory."""
+
+    def __init__(self, bootstrap: str, results: Path) -> None:
+        self._bootstrap = bootstrap
+        self._results = results
+        self.counts: dict[str, int] = dict.fromkeys(DUMPS, 0)
+        self._stop = asyncio.Event()
+        self.started = asyncio.Event()
+
+    async def run(self) -> None:
+        self._results.mkdir(parents=True, exist_ok=True)
+        consumer = AIOKafkaConsumer(
+            *DUMPS, bootstrap_servers=self._bootstrap, group_id=None, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        with ExitStack() as files:
+            # Local result files of a demo run: blocking writes are fine here.
+            outs = {
+                t: files.enter_context(open(self._results / f, "wb"))  # noqa: ASYNC230
+                for t, f in DUMPS.items()
+            }
+            try:
+                while not self._stop.is_set():
+                    batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+                    self.started.set()
+                    for tp, records in batches.items():
+                        for record in records:
+                            outs[tp.topic].write((record.value or b"") + b"\n")
+                        self.counts[tp.topic] += len(records)
+            finally:
+                await consumer.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+async def wait_until_drained(urls: list[str], *, quiet_seconds: float, timeout: float) -> None:  # noqa: ASYNC109
+    """Until no consumer of any service has received anything for ``quiet_seconds``."""
+    last: list[int] = []
+    quiet_since = time.monotonic()
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            now = [await _received(client, url) for url in urls]
+            if now != last:
+                last, quiet_since = now, time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_seconds:
+                return
+            await asyncio.sleep(0.25)
+    raise TimeoutError(f"the services were still busy after {timeout:.0f}s")
+
+
+async def _received(client: httpx.AsyncClient, url: str) -> int:
+    metrics = (await client.get(f"{url}/metrics")).json()
+    return sum(int(c["received"]) for c in metrics["consumers"].values())
+
+
+async def import_registry(ingest_url: str, province: Path, as_of: date) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=ingest_url, timeout=600) as client:
+        answer = await client.post(
+            "/registry/import",
+            params={"file": REGISTRY_FILE, "as_of": f"{as_of.isoformat()}T00:00:00+08:00"},
+            content=(province / REGISTRY_FILE).read_bytes(),
+        )
+        answer.raise_for_status()
+        result: dict[str, Any] = answer.json()
+        return result
+
+
+@dataclass
+class CountyRun:
+    province: Path
+    results: Path
+    manifest: dict[str, Any]
+    registry: dict[str, Any]
+    published: int
+    seconds_simulate: float
+    seconds_pipeline: float
+    dumped: dict[str, int]
+
+
+async def run_county(
+    *,
+    province: Path,
+    results: Path,
+    bootstrap: str,
+    urls: dict[str, str],
+    start: date,
+    manifest: dict[str, Any],
+    seconds_simulate: float,
+) -> CountyRun:
+    """Drive a simulated province through a running stack and dump what it decided."""
+    dumper = Dumper(bootstrap, results)
+    dumping = asyncio.create_task(dumper.run())
+    try:
+        await asyncio.wait_for(dumper.started.wait(), 60)
+        started = time.monotonic()
+        registry = await import_registry(urls["ingest"], province, start)
+        published = await publish(bootstrap, province)
+        await wait_until_drained(list(urls.values()), quiet_seconds=3.0, timeout=1800)
+        seconds = time.monotonic() - started
+        await asyncio.sleep(1.0)  # the dumper's last poll
+    finally:
+        dumper.stop()
+        await dumping
+    return CountyRun(
+        province, results, manifest, registry, published, seconds_simulate, seconds, dumper.counts
+    )
