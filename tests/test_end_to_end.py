@@ -25,11 +25,11 @@ pytestmark = pytest.mark.e2e
 
 
 def test_slice_through_separate_processes(
-    kafka_bootstrap: str, own_database: str, tmp_path: Path
+    own_kafka: str, own_database: str, tmp_path: Path
 ) -> None:
     settings = LifesignSettings()
     now = datetime.now(TIMEZONE)
-    with stack(var_dir=tmp_path, kafka_bootstrap=kafka_bootstrap, database_url=own_database) as s:
+    with stack(var_dir=tmp_path, kafka_bootstrap=own_kafka, database_url=own_database) as s:
         result = asyncio.run(
             run_slice(
                 bootstrap=s.kafka_bootstrap,

@@ -77,6 +77,13 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
+def own_kafka(tmp_path: Path) -> Iterator[str]:
+    """A broker of the test's own, for tests that start services on the fixed topics."""
+    with EmbeddedBroker(log_path=tmp_path / "tansu.log") as broker:
+        yield broker.bootstrap
+
+
+@pytest.fixture
 async def unique() -> AsyncIterator[str]:
     """A short unique suffix for topic and group names, so tests do not share state."""
     yield uuid.uuid4().hex[:8]
