@@ -222,6 +222,7 @@ class ConsumerStats:
     batches: int = 0
     retries: int = 0
     last_error: str | None = None
+    idle: bool = False  # the last poll found nothing to do (all caught up)
 
 
 class PoisonMessageError(Exception):
@@ -292,6 +293,7 @@ class BatchConsumer(Generic[T]):
                     timeout_ms=self._timeout_ms, max_records=self._max_records
                 )
                 flat = [r for part in records.values() for r in part]
+                self.stats.idle = not flat
                 if flat:
                     await self._process_until_done(flat)
                     await self._consumer.commit(_next_offsets(flat))

@@ -180,6 +180,7 @@ def _consumer_stats(runtime: Runtime) -> dict[str, dict[str, Any]]:
             "batches": c.stats.batches,
             "retries": c.stats.retries,
             "last_error": c.stats.last_error,
+            "idle": c.stats.idle,
         }
         for c in runtime.consumers
     }

@@ -139,24 +139,27 @@ class Dumper:
 
 
 async def wait_until_drained(urls: list[str], *, quiet_seconds: float, timeout: float) -> None:  # noqa: ASYNC109
-    """Until no consumer of any service has received anything for ``quiet_seconds``."""
+    """Until every consumer of every service has found nothing new to read, and nothing
+    has been received, for ``quiet_seconds`` (a long batch in flight is not idleness)."""
     last: list[int] = []
     quiet_since = time.monotonic()
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=5) as client:
         while time.monotonic() < deadline:
-            now = [await _received(client, url) for url in urls]
-            if now != last:
-                last, quiet_since = now, time.monotonic()
+            snapshot = [await _consumers(client, url) for url in urls]
+            received = [n for counts, _ in snapshot for n in counts]
+            idle = all(flag for _, flags in snapshot for flag in flags)
+            if received != last or not idle:
+                last, quiet_since = received, time.monotonic()
             elif time.monotonic() - quiet_since >= quiet_seconds:
                 return
             await asyncio.sleep(0.25)
     raise TimeoutError(f"the services were still busy after {timeout:.0f}s")
 
 
-async def _received(client: httpx.AsyncClient, url: str) -> int:
-    metrics = (await client.get(f"{url}/metrics")).json()
-    return sum(int(c["received"]) for c in metrics["consumers"].values())
+async def _consumers(client: httpx.AsyncClient, url: str) -> tuple[list[int], list[bool]]:
+    consumers = (await client.get(f"{url}/metrics")).json()["consumers"].values()
+    return [int(c["received"]) for c in consumers], [bool(c["idle"]) for c in consumers]
 
 
 async def import_registry(ingest_url: str, province: Path, as_of: date) -> dict[str, Any]:
@@ -200,6 +203,14 @@ async def run_county(
         await asyncio.wait_for(dumper.started.wait(), 60)
         started = time.monotonic()
         registry = await import_registry(urls["ingest"], province, start)
+        # The matcher must know every pensioner before their records arrive: evidence for
+        # a person not (yet) in the registry is analysed as unmatched (R-7.5.1 c) and not
+        # matched again later (a known gap: issue 5).
+        deadline = time.monotonic() + 300
+        while dumper.counts[topics.STATE_CHANGES] < registry["imported"]:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the registry's first statuses did not all arrive")
+            await asyncio.sleep(0.1)
         published = await publish(bootstrap, province)
         await wait_until_drained(list(urls.values()), quiet_seconds=3.0, timeout=1800)
         seconds = time.monotonic() - started
