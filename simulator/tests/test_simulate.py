@@ -213,3 +213,22 @@ def test_deaths_are_reported_after_they_happen_and_impersonation_follows_death(
         if row["kind"] == "impersonation":
             assert row["occurred_at"][:10] > death
     assert any(r["kind"] == "impersonation" for r in rows)
+
+
+def test_moves_leave_an_address_change_at_the_new_residence(province: Path) -> None:
+    with open(province / PERSONS_FILE, encoding="utf-8") as f:
+        moved = {r["person_id"]: r for r in csv.DictReader(f) if r["moved_on"]}
+    assert 40 <= len(moved) <= 140  # 2% a year of 4,000
+    lines = feed_lines(province)
+    changes = [
+        r
+        for r in records(province)
+        if r["source"] == "pensioner_change" and r["person_id"] in moved
+    ]
+    assert changes
+    for row in changes:
+        if row["defect"] or row["record_id"] not in lines:
+            continue
+        record = json.loads(lines[row["record_id"]])
+        assert record["attributes"]["change_type"] == "address"
+        assert record["region"] == moved[row["person_id"]]["moved_to"]

@@ -59,6 +59,8 @@ PERSON_COLUMNS = (
     "prison_start",
     "prison_end",  # release date; empty if still serving at the end
     "never_certifies",  # 1: will not come forward for biometric or home visit
+    "moved_on",  # the day they moved house within the period, if they did
+    "moved_to",  # the GB/T 2260 code of their new residence
 )
 
 #: Columns of truth/records.csv.

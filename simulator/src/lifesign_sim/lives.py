@@ -92,6 +92,7 @@ class LifeConfig:
     prison_per_year: float = 0.0003
     prison_days: tuple[int, int] = (90, 1095)
     never_certify_share: float = 0.01
+    moves_per_year: float = 0.02  # moving house: a change of address at the agency
     hospital_before_death: float = 0.5  # chance of a stay in the last 60 days
 
 
@@ -107,6 +108,8 @@ class Life:
     prison_start: date | None = None
     prison_end: date | None = None
     never_certifies: bool = False
+    moved_on: date | None = None
+    moved_to: str | None = None
 
     @property
     def death_reported(self) -> bool:
@@ -147,6 +150,10 @@ def simulate_lives(
     prison_start = rng.integers(0, days, size=n)
     prison_len = rng.integers(*config.prison_days, size=n)
     never = rng.random(n) < config.never_certify_share
+    moves = rng.random(n) < config.moves_per_year * days / 365.0
+    move_day = rng.integers(0, days, size=n)
+    # A new home in the province: the residence of another pensioner of the chunk.
+    move_to = rng.integers(0, n, size=n)
     lives = []
     for i in range(n):
         life = Life(never_certifies=bool(never[i]))
@@ -163,6 +170,10 @@ def simulate_lives(
         elif jailed[i]:
             life.prison_start = start + timedelta(days=int(prison_start[i]))
             life.prison_end = life.prison_start + timedelta(days=int(prison_len[i]))
+        moved = start + timedelta(days=int(move_day[i]))
+        if moves[i] and (life.death_date is None or moved < life.death_date):
+            life.moved_on = moved
+            life.moved_to = people[int(move_to[i])].residence_region
         lives.append(life)
     return lives
 

@@ -258,6 +258,16 @@ def _death_and_prison_events(
             yield _life_event(person, chunk_no, f"D{i:05d}{k}", code, occurred,
                               datetime.combine(death, time(9)) + timedelta(days=delay, hours=2),
                               known)  # fmt: skip
+        if life.moved_on is not None and not life.never_certifies:
+            # Telling the agency about the new address is a change of personal information.
+            moved = datetime.combine(life.moved_on, time(10))
+            change = {"change_type": "address", "changed_on": life.moved_on.isoformat()}
+            event = _life_event(
+                person, chunk_no, f"M{i:05d}0", "pensioner_change", moved,
+                moved + timedelta(days=1), change,
+            )  # fmt: skip
+            event.region = life.moved_to or person.residence_region
+            yield event
         if life.prison_start is not None:
             start = datetime.combine(life.prison_start, time(9))
             known = {"sentence_start": life.prison_start.isoformat()}
@@ -369,6 +379,7 @@ def _persons_csv(people: list[Person], lives: list[Life]) -> str:
                 p.profile.value, _iso(p.last_certified_on), _iso(life.death_date),
                 int(life.death_reported), _iso(life.impersonated_until),
                 _iso(life.prison_start), _iso(life.prison_end), int(life.never_certifies),
+                _iso(life.moved_on), life.moved_to or "",
             ]
         )  # fmt: skip
     return out.getvalue()
