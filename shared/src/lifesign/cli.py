@@ -222,6 +222,20 @@ def simulate(
 
 
 @app.command()
+def publish(
+    province: Annotated[Path, typer.Option(help="The simulator's output directory.")],
+) -> None:
+    """Publish a simulated province's feeds to LIFESIGN_KAFKA_BOOTSTRAP in the order the
+    departments published them, each message timestamped with its simulated time."""
+    _simulator()
+    from lifesign_sim import county
+
+    started = time.monotonic()
+    sent = asyncio.run(county.publish(LifesignSettings().kafka_bootstrap, province))
+    console.print(f"{sent:,} records published in {time.monotonic() - started:.1f}s")
+
+
+@app.command()
 def evaluate(
     truth: Annotated[Path, typer.Option(help="The simulator's output directory.")],
     results: Annotated[Path, typer.Option(help="What the platform decided (topic dumps).")],
