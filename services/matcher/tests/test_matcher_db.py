@@ -53,7 +53,7 @@ def person(n: int) -> PersonRef:
     )
 
 
-def pensioner(n: int) -> PensionerRecord:
+def pensioner(n: int, updated_at: datetime = NOW) -> PensionerRecord:
     return PensionerRecord(
         pseudonym=f"{n:064x}",
         name_digest="b" * 64,
@@ -68,7 +68,7 @@ def pensioner(n: int) -> PensionerRecord:
         registration_region="110105",
         benefit_region="110105",
         last_certified_on=date(2026, 6, 1),
-        updated_at=NOW,
+        updated_at=updated_at,
     )
 
 
@@ -158,9 +158,11 @@ async def test_a_batch_spanning_days_dates_each_change_by_its_evidence(
 ) -> None:
     """A replayed feed packs weeks into one batch: the change is dated at the arrival of
     the funeral record, not of the household cancellation that came a month later."""
+    # The registry was loaded two months ago; the records arrived since.
     outbox = Outbox(messaging.outbox)
     certifier = Certifier(outbox=outbox, clock=FixedClock(NOW))
-    await handle(sessions, RegistryHandler(certifier=certifier), batch(pensioner(4)))
+    loaded = NOW - timedelta(days=60)
+    await handle(sessions, RegistryHandler(certifier=certifier), batch(pensioner(4, loaded)))
     funeral = event(4, "funeral_cremation", "FH-4", NOW - timedelta(days=40),
                     death_date="2026-10-22", cremation_date="2026-10-24")  # fmt: skip
     funeral = funeral.model_copy(update={"received_at": NOW - timedelta(days=38)})
@@ -173,6 +175,32 @@ async def test_a_batch_spanning_days_dates_each_change_by_its_evidence(
     )
     mine = [c for c in await published(sessions) if c.pseudonym == f"{4:064x}"]
     assert [(c.to_status, c.as_of) for c in mine] == [
-        (Status.ELIGIBLE, NOW.date()),
+        (Status.ELIGIBLE, loaded.date()),
         (Status.LOST, (NOW - timedelta(days=38)).date()),
     ]
+
+
+async def test_evidence_processed_out_of_order_never_turns_the_clock_back(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A bank event that arrived before the death but is processed after it must not
+    bring a dead pensioner back (no RESTORE for a death: the fund would pay again)."""
+    outbox = Outbox(messaging.outbox)
+    certifier = Certifier(outbox=outbox, clock=FixedClock(NOW))
+    handler = ValidatedHandler(certifier=certifier, outbox=outbox)
+    await handle(
+        sessions,
+        RegistryHandler(certifier=certifier),
+        batch(pensioner(5, NOW - timedelta(days=90))),
+    )
+    death = event(5, "funeral_cremation", "FH-5", NOW - timedelta(days=10),
+                  death_date="2026-11-22", cremation_date="2026-11-23")  # fmt: skip
+    death = death.model_copy(update={"received_at": NOW - timedelta(days=9)})
+    earlier = event(5, "bank_card_password_change", "PW-5", NOW - timedelta(days=30),
+                    bank_code="ICBC", channel="atm", card_last4="1234")  # fmt: skip
+    earlier = earlier.model_copy(update={"received_at": NOW - timedelta(days=29)})
+    await handle(sessions, handler, batch(death))
+    await handle(sessions, handler, batch(earlier))
+    mine = [c for c in await published(sessions) if c.pseudonym == f"{5:064x}"]
+    assert mine[-1].to_status is Status.LOST
+    assert [c.to_status for c in mine].count(Status.LOST) == 1

@@ -209,6 +209,7 @@ async def load_states(
             r.version,
             r.benefit_region,
             r.residence_region,
+            r.changed_at,
         )
         result[r.pseudonym] = (state, published)
     return result

@@ -20,6 +20,7 @@ from lifesign.certification import (
     EvidenceKind,
     StateChange,
     Status,
+    local_date,
     status_on,
 )
 from lifesign.events import LifeEvent, deterministic_id
@@ -127,6 +128,7 @@ class Published:
     version: int
     benefit_region: str | None
     residence_region: str | None
+    changed_at: datetime | None = None  # when the last change was dated
 
 
 def next_change(
@@ -144,6 +146,11 @@ def next_change(
     Its id derives from the person and the per-person version, so a replay that reaches
     the same change gives the same id and downstream consumers drop the copy.
     """
+    # A person's clock never runs backwards: evidence processed out of order (feeds of
+    # different departments interleave) is judged no earlier than the last change was.
+    if published.changed_at is not None:
+        as_of = max(as_of, local_date(published.changed_at))
+        now = max(now, published.changed_at)
     view = status_on(state, as_of, alignment)
     start = view.window.start if view.window else None
     end = view.window.end if view.window else None
