@@ -64,7 +64,10 @@ def test_a_simulated_county_through_the_services(
     )
     assert metrics["living_wrongly_suspended"] == 0
     assert metrics["deaths"] >= 3
-    assert metrics["deaths_suspended"] >= len(deaths_reported_cleanly(province))
+    # Every death a department reported cleanly ends lost (R-7.5.1 b); a pensioner already
+    # suspended for want of certification is not suspended twice.
+    assert metrics["confusion_final"]["dead"]["lost"] >= len(deaths_reported_cleanly(province))
+    assert metrics["deaths_suspended"] >= 1
     assert metrics["defect_recall"]["wrong_check_digit"] in (None, 1.0)
     assert metrics["defect_recall"]["malformed_json"] in (None, 1.0)
     assert metrics["clean_records_quarantined_share"] <= 0.001
