@@ -83,11 +83,17 @@ def run_migrations_online(config: Config, target_metadata: MetaData) -> None:
 
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+
+        def only_this_schema(name: str | None, kind: str, _parent: object) -> bool:
+            # Autogenerate compares this service's schema only, never its neighbours'.
+            return kind != "schema" or name == schema
+
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
             version_table_schema=schema,
-            include_schemas=False,
+            include_schemas=True,
+            include_name=only_this_schema,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -42,6 +42,8 @@ class Runtime:
     consumers: list[BatchConsumer[Any]] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    #: Parts a service's own API needs (its wire() puts them here, its endpoints read them).
+    parts: dict[str, Any] = field(default_factory=dict)
 
     def every(self, seconds: float, job: Callable[[], Awaitable[Any]], *, name: str) -> None:
         """Run ``job`` every ``seconds`` until shutdown; a failure is logged and retried."""

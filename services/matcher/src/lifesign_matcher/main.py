@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from lifesign import topics
 from lifesign.bus import BatchConsumer, json_decoder
 from lifesign.events import LifeEvent, PensionerRecord
@@ -13,15 +15,33 @@ from lifesign.settings import ServiceSettings
 from lifesign_matcher.api import router
 from lifesign_matcher.consumers import Certifier, RegistryHandler, ValidatedHandler
 from lifesign_matcher.models import SCHEMA, messaging
+from lifesign_matcher.sweep import Sweeper
 
 
 class MatcherSettings(ServiceSettings):
     """Settings of the matcher service (env prefix LIFESIGN_)."""
 
+    sweep_interval_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often the daily sweep catches up to today; 0 leaves it to the API "
+        "(a simulation drives it for simulated dates).",
+    )
+
 
 def wire(runtime: Runtime) -> None:
     outbox = Outbox(messaging.outbox)
     certifier = Certifier(outbox=outbox, clock=runtime.clock)
+    sweeper = Sweeper(sessions=runtime.sessions, certifier=certifier)
+    runtime.parts["sweeper"] = sweeper
+    interval = getattr(runtime.settings, "sweep_interval_s", 0.0)
+    if interval > 0:
+
+        async def sweep_to_today() -> None:
+            await sweeper.run_through(runtime.clock.today())
+            await outbox.relay(runtime.sessions, runtime.producer)
+
+        runtime.every(interval, sweep_to_today, name="daily sweep")
     common = {**runtime.consumer_kwargs(), "after_commit": runtime.relay(outbox)}
     runtime.consumers.append(
         BatchConsumer(

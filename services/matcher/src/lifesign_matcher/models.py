@@ -119,3 +119,13 @@ review = Table(
     Column("resolved_at", DateTime(timezone=True)),
     Column("resolution", String(16)),
 )
+
+# The daily sweep (issue 5): one row per date swept, so a date runs once and missed dates
+# are caught up in order.
+sweep_run = Table(
+    "sweep_run",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("changes", Integer, nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
