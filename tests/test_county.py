@@ -46,7 +46,12 @@ def test_a_simulated_county_through_the_services(
     manifest = run(
         SimulationConfig(persons=600, start=START, days=DAYS, seed=5, chunk_size=300), province
     )
-    with stack(var_dir=tmp_path, kafka_bootstrap=own_kafka, database_url=own_database) as s:
+    with stack(
+        var_dir=tmp_path,
+        kafka_bootstrap=own_kafka,
+        database_url=own_database,
+        extra_env={"LIFESIGN_SWEEP_INTERVAL_S": "0"},  # the test drives the sweep
+    ) as s:
         urls = {name: s.supervisor.url(name) for name in SERVICES}
         outcome = asyncio.run(
             run_county(

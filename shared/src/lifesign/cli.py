@@ -104,7 +104,13 @@ def _demo_county(var_dir: Path, *, persons: int, days: int, seed: int) -> None:
         f"{manifest['records']:,} department records ({seconds_simulate:.1f}s)"
     )
     with console.status("starting Tansu, PostgreSQL and seven services…"):
-        running = stack(var_dir=var_dir, kafka_bootstrap=kafka, database_url=database)
+        # The demo drives the daily sweep itself, date by simulated date.
+        running = stack(
+            var_dir=var_dir,
+            kafka_bootstrap=kafka,
+            database_url=database,
+            extra_env={"LIFESIGN_SWEEP_INTERVAL_S": "0"},
+        )
         handle = running.__enter__()
     try:
         urls = {name: handle.supervisor.url(name) for name in SERVICES}

@@ -16,10 +16,10 @@ import asyncio
 import heapq
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,16 +76,32 @@ def _lines(path: Path) -> Iterator[FeedLine]:
             yield FeedLine(topic, match.group(2), int(moment.timestamp() * 1000), value)
 
 
-async def publish(bootstrap: str, province: Path) -> int:
-    """Publish the province's feeds as the departments would have, fast; return how many."""
+async def publish(
+    bootstrap: str,
+    province: Path,
+    *,
+    month_end: Callable[[date], Awaitable[None]] | None = None,
+) -> int:
+    """Publish the province's feeds as the departments would have, fast; return how many.
+
+    ``month_end(day)`` is awaited whenever the publication time crosses into a new month,
+    with the last day of the month just published (the demo drains and sweeps there).
+    """
     feed_topics = sorted({f"feed.{p.stem}.v1" for p in (province / FEEDS_DIR).glob("*.jsonl")})
     await ensure_topics(bootstrap, feed_topics)  # unknown sources get a topic nobody reads
     producer = Producer(bootstrap, client_id="county-departments")
     await producer.start()
     sent = 0
+    month: str | None = None
     try:
-        pending = []
+        pending: list[asyncio.Future[Any]] = []
         for line in feed_lines(province):
+            this_month = line.value[16:23].decode()
+            if month is not None and this_month != month and month_end is not None:
+                await asyncio.gather(*pending)
+                pending = []
+                await month_end(_last_day(month))
+            month = this_month
             pending.append(
                 await producer.send(
                     line.topic, line.value, key=line.key, timestamp_ms=line.timestamp_ms
@@ -96,9 +112,16 @@ async def publish(bootstrap: str, province: Path) -> int:
                 await asyncio.gather(*pending)
                 pending = []
         await asyncio.gather(*pending)
+        if month is not None and month_end is not None:
+            await month_end(_last_day(month))
     finally:
         await producer.stop()
     return sent
+
+
+def _last_day(month: str) -> date:
+    first = date.fromisoformat(f"{month}-01")
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
 class Dumper:
@@ -211,8 +234,19 @@ async def run_county(
             if time.monotonic() > deadline:
                 raise TimeoutError("the registry's first statuses did not all arrive")
             await asyncio.sleep(0.1)
-        published = await publish(bootstrap, province)
-        await wait_until_drained(list(urls.values()), quiet_seconds=3.0, timeout=1800)
+
+        async def month_end(day: date) -> None:
+            # Let the month's records through, then move everyone through time (the
+            # daily sweep for each date of the month, R-6.3, R-6.4, R-7.9).
+            await wait_until_drained(list(urls.values()), quiet_seconds=1.0, timeout=1800)
+            async with httpx.AsyncClient(timeout=600) as client:
+                swept = await client.post(
+                    f"{urls['matcher']}/sweep", params={"through": day.isoformat()}
+                )
+                swept.raise_for_status()
+
+        published = await publish(bootstrap, province, month_end=month_end)
+        await wait_until_drained(list(urls.values()), quiet_seconds=2.0, timeout=1800)
         seconds = time.monotonic() - started
         await asyncio.sleep(1.0)  # the dumper's last poll
     finally:
