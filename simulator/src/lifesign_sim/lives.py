@@ -67,6 +67,15 @@ RATES: dict[Profile, dict[str, float]] = {
     Profile.ABROAD: {"consular_app": 0.8, "website_login": 1.0},
 }  # fmt: skip
 
+#: How each profile certifies by habit (R-7.6.3 channels, R-7.7 visits).
+SELF_CERTIFICATION: dict[Profile, str] = {
+    Profile.URBAN_ACTIVE: "app_12333",
+    Profile.RURAL_LOW: "manual_certification",
+    Profile.BEDRIDDEN: "home_visit",
+    Profile.FREQUENT_PATIENT: "app_12333",
+    Profile.ABROAD: "consular_app",
+}
+
 #: What relatives keep using after a death (auxiliary, and now and then the bank card).
 IMPERSONATION_RATES: dict[str, float] = {
     "social_security_card_transaction": 6.0,
@@ -93,6 +102,10 @@ class LifeConfig:
     prison_days: tuple[int, int] = (90, 1095)
     never_certify_share: float = 0.01
     moves_per_year: float = 0.02  # moving house: a change of address at the agency
+    # The yearly certification habit: most people certify themselves around the date they
+    # did last year (a face check in the app, at a kiosk, or a visit for the bedridden).
+    self_certify_share: float = 0.85
+    self_certify_spread_days: float = 20.0
     hospital_before_death: float = 0.5  # chance of a stay in the last 60 days
 
 
@@ -207,6 +220,7 @@ def occurrences(
             seconds.append(_daytime_seconds(rng, who.size, span))
             flags.append(np.zeros(who.size, dtype=bool))
     _before_death(lives, rng, start, whos, sources, seconds, flags, config)
+    _self_certification(people, rng, start, span, whos, sources, seconds, flags, config)
     _impersonation(lives, rng, start, span, whos, sources, seconds, flags)
     who = np.concatenate(whos) if whos else np.zeros(0, dtype=np.int64)
     source = np.concatenate(sources) if sources else np.zeros(0, dtype=np.int64)
@@ -246,6 +260,40 @@ def _before_death(
         whos.append(who)
         sources.append(np.full(who.size, SOURCE_INDEX[code], dtype=np.int64))
         seconds.append(np.maximum(death_second - back, 0))
+        flags.append(np.zeros(who.size, dtype=bool))
+
+
+def _self_certification(
+    people: list[Person],
+    rng: np.random.Generator,
+    start: date,
+    span: int,
+    whos: list[NDArray[np.int64]],
+    sources: list[NDArray[np.int64]],
+    seconds: list[NDArray[np.int64]],
+    flags: list[NDArray[np.bool_]],
+    config: LifeConfig,
+) -> None:
+    """Each year, around the date of their last certification, most people certify."""
+    n = len(people)
+    last = np.array(
+        [((p.last_certified_on or p.benefit_start) - start).days for p in people], dtype=np.int64
+    )
+    willing = rng.random(n) < config.self_certify_share
+    for year in (1, 2, 3):
+        due = last + 365 * year + np.round(rng.normal(0, config.self_certify_spread_days, n))
+        second = due.astype(np.int64) * 86400 + rng.integers(9 * 3600, 17 * 3600, size=n)
+        pick = willing & (second >= 0) & (second < span)
+        who = np.nonzero(pick)[0].astype(np.int64)
+        if who.size == 0:
+            continue
+        whos.append(who)
+        sources.append(
+            np.array(
+                [SOURCE_INDEX[SELF_CERTIFICATION[people[i].profile]] for i in who], dtype=np.int64
+            )
+        )
+        seconds.append(second[who])
         flags.append(np.zeros(who.size, dtype=bool))
 
 
