@@ -29,6 +29,7 @@ from lifesign.events import (
     event_id_for,
 )
 from lifesign.messaging import Outbox
+from lifesign.topics import STATE_CHANGES
 from lifesign_matcher.consumers import Certifier, RegistryHandler, ValidatedHandler
 from lifesign_matcher.main import SPEC
 from lifesign_matcher.models import messaging, transition
@@ -98,7 +99,11 @@ async def handle(
 async def published(sessions: async_sessionmaker[AsyncSession]) -> list[StateChange]:
     async with sessions() as session:
         rows = (
-            await session.execute(select(messaging.outbox.c.value).order_by(messaging.outbox.c.id))
+            await session.execute(
+                select(messaging.outbox.c.value)
+                .where(messaging.outbox.c.topic == STATE_CHANGES)
+                .order_by(messaging.outbox.c.id)
+            )
         ).scalars()
         return [StateChange.model_validate_json(v) for v in rows]
 
@@ -204,3 +209,21 @@ async def test_evidence_processed_out_of_order_never_turns_the_clock_back(
     mine = [c for c in await published(sessions) if c.pseudonym == f"{5:064x}"]
     assert mine[-1].to_status is Status.LOST
     assert [c.to_status for c in mine].count(Status.LOST) == 1
+
+
+async def test_evidence_that_arrives_before_its_pensioner_is_matched_when_they_do(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """R-7.5.1 c then a/b: a death record for someone not yet in the registry waits, and is
+    applied when the registry record arrives (a race between topics must not lose it)."""
+    outbox = Outbox(messaging.outbox)
+    certifier = Certifier(outbox=outbox, clock=FixedClock(NOW))
+    events = ValidatedHandler(certifier=certifier, outbox=outbox)
+    death = event(6, "funeral_cremation", "FH-6", NOW - timedelta(days=3),
+                  death_date="2026-11-29", cremation_date="2026-12-01")  # fmt: skip
+    await handle(sessions, events, batch(death))
+    assert [c for c in await published(sessions) if c.pseudonym == f"{6:064x}"] == []
+    await handle(sessions, RegistryHandler(certifier=certifier, events=events), batch(pensioner(6)))
+    mine = [c for c in await published(sessions) if c.pseudonym == f"{6:064x}"]
+    assert [c.to_status for c in mine] == [Status.LOST]
+    assert mine[0].evidence == [death.event_id]

@@ -105,6 +105,20 @@ class ValidatedHandler:
             if item.value.event_id in fresh
         ]
         await self._forward_to_scoring(session, todo)
+        await repository.keep_unmatched(
+            session,
+            [
+                i.value
+                for i, o in todo
+                if o is Outcome.UNMATCHED and i.value.person.pseudonym not in registry
+            ],
+        )
+        await self.apply(session, todo)
+
+    async def apply(
+        self, session: AsyncSession, todo: list[tuple[Envelope[LifeEvent], Outcome]]
+    ) -> None:
+        """Reviews (R-7.3.3.2), then the fold and evaluation of branches a) and b)."""
         await repository.add_reviews(
             session, [i.value for i, o in todo if o is Outcome.NAME_REVIEW], REVIEW_REASON
         )
@@ -181,18 +195,34 @@ def _decision_row(event: LifeEvent, outcome: Outcome) -> dict[str, Any]:
 
 
 class RegistryHandler:
-    """``on_registry_pensioner``: keep the base-information projection; re-evaluate."""
+    """``on_registry_pensioner``: keep the base-information projection; match evidence
+    that arrived before the pensioner did; re-evaluate."""
 
-    def __init__(self, *, certifier: Certifier) -> None:
+    def __init__(self, *, certifier: Certifier, events: ValidatedHandler | None = None) -> None:
         self._certifier = certifier
+        self._events = events
 
     async def __call__(self, session: AsyncSession, batch: Batch[PensionerRecord]) -> None:
         records = [item.value for item in batch.items]
         await repository.lock_states(session, (r.pseudonym for r in records))
         await repository.upsert_pensioners(session, records)
+        await self._match_late(session, [r.pseudonym for r in records])
         moments: dict[str, datetime] = {}
         for record in records:
             moments[record.pseudonym] = max(
                 moments.get(record.pseudonym, record.updated_at), record.updated_at
             )
         await self._certifier.reevaluate(session, moments, {})
+
+    async def _match_late(self, session: AsyncSession, pseudonyms: list[str]) -> None:
+        """Evidence kept as unmatched (R-7.5.1 c) is matched now that the person is known."""
+        if self._events is None:
+            return
+        late = await repository.take_unmatched(session, pseudonyms)
+        if not late:
+            return
+        registry = await repository.registry_entries(session, (e.person.pseudonym for e in late))
+        decided = [(e, classify(e, registry.get(e.person.pseudonym))) for e in late]
+        await repository.set_outcomes(session, [(e.event_id, o.value) for e, o in decided])
+        todo = [(Envelope(e, "late", 0, 0, None, [], 0), o) for e, o in decided]
+        await self._events.apply(session, todo)

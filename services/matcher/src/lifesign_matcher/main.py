@@ -43,12 +43,13 @@ def wire(runtime: Runtime) -> None:
 
         runtime.every(interval, sweep_to_today, name="daily sweep")
     common = {**runtime.consumer_kwargs(), "after_commit": runtime.relay(outbox)}
+    events = ValidatedHandler(certifier=certifier, outbox=outbox)
     runtime.consumers.append(
         BatchConsumer(
             name="matcher-registry",
             topics=[topics.REGISTRY_PENSIONERS],
             decode=json_decoder(PensionerRecord),
-            handler=RegistryHandler(certifier=certifier),
+            handler=RegistryHandler(certifier=certifier, events=events),
             **common,
         )
     )
@@ -57,7 +58,7 @@ def wire(runtime: Runtime) -> None:
             name="matcher-validated",
             topics=[topics.EVENTS_VALIDATED],
             decode=json_decoder(LifeEvent),
-            handler=ValidatedHandler(certifier=certifier, outbox=outbox),
+            handler=events,
             **common,
         )
     )

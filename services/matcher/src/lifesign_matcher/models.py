@@ -129,3 +129,15 @@ sweep_run = Table(
     Column("changes", Integer, nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# Direct evidence about someone not (yet) in the registry (R-7.5.1 c): kept so that it is
+# matched when the pensioner's base information arrives, instead of being lost to a race
+# between the registry topic and the event topics.
+unmatched_event = Table(
+    "unmatched_event",
+    metadata,
+    Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("pseudonym", String(64), nullable=False, index=True),
+    Column("event", JSONB, nullable=False),
+    Column("kept_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -27,6 +27,7 @@ from lifesign_matcher.models import (
     retraction,
     review,
     transition,
+    unmatched_event,
 )
 from lifesign_matcher.service import Published, RegistryEntry
 
@@ -146,6 +147,40 @@ async def add_losses(session: AsyncSession, losses: Sequence[tuple[str, LossReco
     ]
     if values:
         await session.execute(insert(loss_evidence).on_conflict_do_nothing(), values)
+
+
+async def keep_unmatched(session: AsyncSession, events: Sequence[LifeEvent]) -> None:
+    values = [
+        {
+            "event_id": e.event_id,
+            "pseudonym": e.person.pseudonym,
+            "event": e.model_dump(mode="json"),
+        }
+        for e in events
+    ]
+    if values:
+        await session.execute(insert(unmatched_event).on_conflict_do_nothing(), values)
+
+
+async def take_unmatched(session: AsyncSession, pseudonyms: Sequence[str]) -> list[LifeEvent]:
+    """The kept evidence of these people, removed from the waiting table."""
+    if not pseudonyms:
+        return []
+    rows = await session.execute(
+        unmatched_event.delete()
+        .where(unmatched_event.c.pseudonym.in_(sorted(set(pseudonyms))))
+        .returning(unmatched_event.c.event)
+    )
+    return [LifeEvent.model_validate(r.event) for r in rows]
+
+
+async def set_outcomes(session: AsyncSession, outcomes: Sequence[tuple[uuid.UUID, str]]) -> None:
+    for event_id, outcome in outcomes:
+        await session.execute(
+            matched_event.update()
+            .where(matched_event.c.event_id == event_id)
+            .values(outcome=outcome)
+        )
 
 
 async def add_reviews(session: AsyncSession, events: Sequence[LifeEvent], reason: str) -> None:
