@@ -298,6 +298,39 @@ def _simulator() -> Any:
 
 
 @app.command()
+def explain(
+    pseudonym: Annotated[str, typer.Argument(help="The person's pseudonym.")],
+    matcher: Annotated[str, typer.Option(help="The matcher's URL.")] = "http://127.0.0.1:8103",
+) -> None:
+    """Why is this person on this list: every transition with its rule and evidence."""
+    import httpx
+
+    answer = httpx.get(f"{matcher}/persons/{pseudonym}/explain", timeout=10)
+    if answer.status_code == 404:
+        raise typer.BadParameter("no certification state for this person")
+    answer.raise_for_status()
+    found = answer.json()
+    state = found["state"]
+    console.print(
+        f"status {state['status']} ({state['rule']}), valid {state['validity_start']} "
+        f"to {state['validity_end']}, payment held: {state['hold_payment']}"
+    )
+    table = Table("version", "as of", "from", "to", "rule", "conflict", "evidence")
+    for t in found["transitions"]:
+        table.add_row(
+            str(t["version"]), str(t["as_of"]), str(t["from_status"]), t["to_status"],
+            t["rule"], t["conflict"] or "", ", ".join(e[:8] for e in t["evidence"]),
+        )  # fmt: skip
+    console.print(table)
+    events = Table("occurred", "source", "evidence", "R-7.5.1 branch", "event")
+    for e in found["events"]:
+        events.add_row(
+            str(e["occurred_at"]), e["source"], e["evidence"], e["outcome"], str(e["event_id"])[:8]
+        )
+    console.print(events)
+
+
+@app.command()
 def migrate() -> None:
     """Apply every service's migrations to LIFESIGN_DATABASE_URL."""
     import importlib
