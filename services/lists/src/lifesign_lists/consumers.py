@@ -10,4 +10,6 @@ from lifesign_lists import repository
 
 
 async def on_state_change(session: AsyncSession, batch: Batch[StateChange]) -> None:
-    await repository.apply_changes(session, [item.value for item in batch.items])
+    changes = [item.value for item in batch.items]
+    await repository.apply_changes(session, changes)
+    await repository.record_history(session, changes)

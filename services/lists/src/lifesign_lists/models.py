@@ -23,3 +23,17 @@ person_status = Table(
     Column("version", Integer, nullable=False),
     Column("changed_at", DateTime(timezone=True), nullable=False),
 )
+
+# Every change, so that the lists can be drawn for any past date.
+status_history = Table(
+    "status_history",
+    metadata,
+    Column("pseudonym", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("rule", String(32), nullable=False),
+    Column("as_of", Date, nullable=False, index=True),
+    Column("validity_end", Date),
+    Column("benefit_region", String(6)),
+    Column("residence_region", String(6)),
+)

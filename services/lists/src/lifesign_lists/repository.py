@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign.certification import StateChange, Status
 from lifesign.db import replace_on_conflict
-from lifesign_lists.models import person_status
+from lifesign_lists.models import person_status, status_history
 
 
 async def apply_changes(session: AsyncSession, changes: Sequence[StateChange]) -> None:
@@ -41,6 +43,62 @@ async def apply_changes(session: AsyncSession, changes: Sequence[StateChange]) -
         person_status, values, where=lambda new: new.version > person_status.c.version
     )
     await session.execute(statement, values)
+
+
+async def record_history(session: AsyncSession, changes: Sequence[StateChange]) -> None:
+    values = [
+        {
+            "pseudonym": c.pseudonym,
+            "version": c.version,
+            "status": c.to_status.value,
+            "rule": c.rule,
+            "as_of": c.as_of,
+            "validity_end": c.validity_end,
+            "benefit_region": c.benefit_region,
+            "residence_region": c.residence_region,
+        }
+        for c in changes
+    ]
+    if values:
+        await session.execute(insert(status_history).on_conflict_do_nothing(), values)
+
+
+def _as_of(day: date, region: str | None) -> Subquery:
+    """Each person's latest change dated on or before ``day`` (one set-based query)."""
+    query = (
+        select(status_history)
+        .where(status_history.c.as_of <= day)
+        .ext(distinct_on(status_history.c.pseudonym))
+        .order_by(status_history.c.pseudonym, status_history.c.version.desc())
+    )
+    if region:
+        query = query.where(status_history.c.benefit_region.startswith(region))
+    return query.subquery()
+
+
+async def people_on(
+    session: AsyncSession,
+    day: date,
+    statuses: Sequence[Status],
+    region: str | None,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    latest = _as_of(day, region)
+    query = (
+        select(latest)
+        .where(latest.c.status.in_([s.value for s in statuses]))
+        .order_by(latest.c.pseudonym)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(r._mapping) for r in await session.execute(query)]
+
+
+async def counts_on(session: AsyncSession, day: date, region: str | None) -> dict[str, int]:
+    latest = _as_of(day, region)
+    query = select(latest.c.status, func.count()).group_by(latest.c.status)
+    return {status: int(n) for status, n in await session.execute(query)}
 
 
 async def people(
