@@ -51,6 +51,7 @@ up: install
 bench: install
 	$(VENV)/bin/python tests/bench/foundation.py
 	$(VENV)/bin/python tests/bench/simulator.py
+	$(VENV)/bin/python tests/bench/sweep.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .mypy_cache .ruff_cache .pytest_cache
