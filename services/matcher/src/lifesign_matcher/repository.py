@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import bindparam, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -298,21 +298,37 @@ async def record_changes(session: AsyncSession, changes: Sequence[StateChange]) 
             for c in changes
         ],
     )
-    for c in changes:
-        await session.execute(
-            certification.update()
-            .where(certification.c.pseudonym == c.pseudonym)
-            .values(
-                status=c.to_status.value,
-                rule=c.rule,
-                conflict=c.conflict,
-                hold_payment=c.hold_payment,
-                validity_start=c.validity_start,
-                validity_end=c.validity_end,
-                version=c.version,
-                changed_at=c.changed_at,
-            )
-        )
+    # One executemany for the batch, not a round trip per person (principle 6). The
+    # last change of a person in the batch is the one that stands.
+    latest = {c.pseudonym: c for c in sorted(changes, key=lambda c: c.version)}
+    await session.execute(
+        certification.update()
+        .where(certification.c.pseudonym == bindparam("who"))
+        .values(
+            status=bindparam("status"),
+            rule=bindparam("rule"),
+            conflict=bindparam("conflict"),
+            hold_payment=bindparam("hold"),
+            validity_start=bindparam("start"),
+            validity_end=bindparam("end"),
+            version=bindparam("version"),
+            changed_at=bindparam("at"),
+        ),
+        [
+            {
+                "who": c.pseudonym,
+                "status": c.to_status.value,
+                "rule": c.rule,
+                "conflict": c.conflict,
+                "hold": c.hold_payment,
+                "start": c.validity_start,
+                "end": c.validity_end,
+                "version": c.version,
+                "at": c.changed_at,
+            }
+            for c in latest.values()
+        ],
+    )
 
 
 async def explain(session: AsyncSession, pseudonym: str) -> dict[str, Any] | None:
