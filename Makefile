@@ -52,6 +52,7 @@ bench: install
 	$(VENV)/bin/python tests/bench/foundation.py
 	$(VENV)/bin/python tests/bench/simulator.py
 	$(VENV)/bin/python tests/bench/sweep.py
+	$(VENV)/bin/python tests/bench/matcher.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .mypy_cache .ruff_cache .pytest_cache
