@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lifesign.clock import FixedClock
-from lifesign.db import make_engine, make_sessions, upgrade
 from lifesign.identity import FieldCipher, Pseudonymizer, key_from_text, make_id_number
+from lifesign.testing import migrated
 from lifesign_ingest.api import import_registry
 from lifesign_ingest.main import SPEC
 from lifesign_ingest.models import messaging, pensioner
@@ -25,10 +25,8 @@ ID_B = make_id_number("310104", date(1950, 7, 2), 22)
 
 @pytest.fixture
 async def sessions(own_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await upgrade(own_database, SPEC.migrations, SPEC.schema)
-    engine = make_engine(own_database)
-    yield make_sessions(engine)
-    await engine.dispose()
+    async with migrated(own_database, SPEC) as sessions:
+        yield sessions
 
 
 def registry(*rows: tuple[str, str, str]) -> list[str]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lifesign.bus import Batch, Envelope
 from lifesign.certification import StateChange, Status
-from lifesign.db import make_engine, make_sessions, upgrade
+from lifesign.testing import migrated
 from lifesign_lists import repository
 from lifesign_lists.consumers import on_state_change
 from lifesign_lists.main import SPEC
@@ -19,10 +19,8 @@ from lifesign_lists.main import SPEC
 
 @pytest.fixture
 async def sessions(own_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await upgrade(own_database, SPEC.migrations, SPEC.schema)
-    engine = make_engine(own_database)
-    yield make_sessions(engine)
-    await engine.dispose()
+    async with migrated(own_database, SPEC) as sessions:
+        yield sessions
 
 
 def change(n: int, version: int, status: Status, as_of: date, region: str) -> StateChange:

@@ -12,12 +12,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lifesign.bus import Batch, Envelope
 from lifesign.certification import StateChange, Status
 from lifesign.clock import FixedClock
-from lifesign.db import make_engine, make_sessions, upgrade
 from lifesign.events import (
     BenefitStatus,
     Channel,
@@ -29,6 +28,7 @@ from lifesign.events import (
     event_id_for,
 )
 from lifesign.messaging import Outbox
+from lifesign.testing import migrated
 from lifesign.topics import STATE_CHANGES
 from lifesign_matcher.consumers import Certifier, RegistryHandler, ValidatedHandler
 from lifesign_matcher.main import SPEC
@@ -39,10 +39,8 @@ NOW = datetime(2026, 12, 3, 10, tzinfo=UTC)
 
 @pytest.fixture
 async def sessions(own_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await upgrade(own_database, SPEC.migrations, SPEC.schema)
-    engine: AsyncEngine = make_engine(own_database)
-    yield make_sessions(engine)
-    await engine.dispose()
+    async with migrated(own_database, SPEC) as sessions:
+        yield sessions
 
 
 def person(n: int) -> PersonRef:

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lifesign.bus import Batch, Envelope
 from lifesign.certification import StateChange, Status
 from lifesign.clock import FixedClock
-from lifesign.db import make_engine, make_sessions, upgrade
 from lifesign.events import BenefitStatus, InsuranceType, PensionerRecord
 from lifesign.messaging import Outbox
+from lifesign.testing import migrated
 from lifesign_matcher.consumers import Certifier, RegistryHandler
 from lifesign_matcher.main import SPEC
 from lifesign_matcher.models import messaging
@@ -26,10 +26,8 @@ NOW = datetime(2026, 12, 3, 10, tzinfo=UTC)
 
 @pytest.fixture
 async def sessions(own_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await upgrade(own_database, SPEC.migrations, SPEC.schema)
-    engine = make_engine(own_database)
-    yield make_sessions(engine)
-    await engine.dispose()
+    async with migrated(own_database, SPEC) as sessions:
+        yield sessions
 
 
 def pensioner(n: int, certified: date) -> PensionerRecord:

@@ -20,8 +20,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lifesign.db import make_engine, make_sessions, upgrade
 from lifesign.runtime import EmbeddedBroker
+from lifesign.service import ServiceSpec
 
 _DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432"
 
@@ -87,3 +90,14 @@ def own_kafka(tmp_path: Path) -> Iterator[str]:
 async def unique() -> AsyncIterator[str]:
     """A short unique suffix for topic and group names, so tests do not share state."""
     yield uuid.uuid4().hex[:8]
+
+
+@contextlib.asynccontextmanager
+async def migrated(url: str, spec: ServiceSpec) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on ``url`` with a service's migrations applied (for its database tests)."""
+    await upgrade(url, spec.migrations, spec.schema)
+    engine = make_engine(url)
+    try:
+        yield make_sessions(engine)
+    finally:
+        await engine.dispose()
