@@ -33,6 +33,7 @@ from lifesign.topics import STATE_CHANGES
 from lifesign_matcher.consumers import Certifier, RegistryHandler, ValidatedHandler
 from lifesign_matcher.main import SPEC
 from lifesign_matcher.models import messaging, transition
+from lifesign_matcher.review import NotFound, Reviews
 
 NOW = datetime(2026, 12, 3, 10, tzinfo=UTC)
 
@@ -225,3 +226,48 @@ async def test_evidence_that_arrives_before_its_pensioner_is_matched_when_they_d
     mine = [c for c in await published(sessions) if c.pseudonym == f"{6:064x}"]
     assert [c.to_status for c in mine] == [Status.LOST]
     assert mine[0].evidence == [death.event_id]
+
+
+async def test_a_reviewer_confirms_a_name_mismatched_death_and_later_retracts_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """R-7.3.3.2: held until confirmed, then applied; R-7.11: a retraction brings the
+    pensioner back (and lifts the payment hold, so payments restore with arrears)."""
+    outbox = Outbox(messaging.outbox)
+    certifier = Certifier(outbox=outbox, clock=FixedClock(NOW))
+    events = ValidatedHandler(certifier=certifier, outbox=outbox)
+    reviews = Reviews(events=events, certifier=certifier)
+    await handle(
+        sessions,
+        RegistryHandler(certifier=certifier, events=events),
+        batch(pensioner(7, NOW - timedelta(days=30))),
+    )
+    death = event(7, "funeral_cremation", "FH-7", NOW - timedelta(days=5),
+                  death_date="2026-11-27", cremation_date="2026-11-29")  # fmt: skip
+    death = death.model_copy(
+        update={"person": death.person.model_copy(update={"name_digest": "c" * 64})}
+    )
+    await handle(sessions, events, batch(death))
+    mine = [c for c in await published(sessions) if c.pseudonym == f"{7:064x}"]
+    assert [c.to_status for c in mine] == [Status.ELIGIBLE]  # held for review, not applied
+
+    async with sessions.begin() as session:
+        assert (
+            await reviews.resolve(session, death.event_id, confirm=True, reviewer="王科长", at=NOW)
+            == "confirmed"
+        )
+    async with sessions.begin() as session:
+        with pytest.raises(NotFound):
+            await reviews.resolve(session, death.event_id, confirm=True, reviewer="王科长", at=NOW)
+    mine = [c for c in await published(sessions) if c.pseudonym == f"{7:064x}"]
+    assert [(c.to_status, c.hold_payment) for c in mine] == [
+        (Status.ELIGIBLE, False),
+        (Status.LOST, True),
+    ]
+
+    async with sessions.begin() as session:
+        await reviews.retract(
+            session, death.event_id, reason="wrong person", reviewer="李主任", at=NOW
+        )
+    mine = [c for c in await published(sessions) if c.pseudonym == f"{7:064x}"]
+    assert [(c.to_status, c.hold_payment) for c in mine][-1] == (Status.ELIGIBLE, False)

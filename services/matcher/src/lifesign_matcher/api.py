@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, Field
 
 from lifesign.messaging import Outbox
 from lifesign.service import Runtime
 from lifesign_matcher import repository
 from lifesign_matcher.models import messaging
+from lifesign_matcher.review import NotFound, Reviews
 
 router = APIRouter(tags=["certification"])
 
@@ -37,6 +40,63 @@ async def post_sweep(request: Request, through: date) -> list[dict[str, Any]]:
     results = await runtime.parts["sweeper"].run_through(through)
     await Outbox(messaging.outbox).relay(runtime.sessions, runtime.producer)
     return [{"day": r.day, "candidates": r.candidates, "changes": r.changes} for r in results]
+
+
+class Decision(BaseModel):
+    reviewer: str = Field(min_length=1, max_length=64)
+    reason: str = Field(default="", max_length=500)
+
+
+@router.post("/reviews/{event_id}/confirm")
+async def post_confirm(request: Request, event_id: uuid.UUID, decision: Decision) -> dict[str, Any]:
+    """A reviewer confirms loss evidence held for a name mismatch (R-7.3.3.2): applied now."""
+    return await _resolve(request, event_id, decision, confirm=True)
+
+
+@router.post("/reviews/{event_id}/reject")
+async def post_reject(request: Request, event_id: uuid.UUID, decision: Decision) -> dict[str, Any]:
+    """A reviewer rejects it: the record is never applied."""
+    return await _resolve(request, event_id, decision, confirm=False)
+
+
+async def _resolve(
+    request: Request, event_id: uuid.UUID, decision: Decision, *, confirm: bool
+) -> dict[str, Any]:
+    runtime: Runtime = request.app.state.runtime
+    reviews: Reviews = runtime.parts["reviews"]
+    try:
+        async with runtime.sessions.begin() as session:
+            resolution = await reviews.resolve(
+                session,
+                event_id,
+                confirm=confirm,
+                reviewer=decision.reviewer,
+                at=runtime.clock.now(),
+            )
+    except NotFound as error:
+        raise HTTPException(status_code=404, detail=str(error)) from error
+    await Outbox(messaging.outbox).relay(runtime.sessions, runtime.producer)
+    return {"event_id": event_id, "resolution": resolution}
+
+
+@router.post("/loss-evidence/{event_id}/retract")
+async def post_retract(request: Request, event_id: uuid.UUID, decision: Decision) -> dict[str, Any]:
+    """Withdraw a wrong death or prison record (R-7.11): the person is re-evaluated and the
+    payments bridge restores payment with arrears when the hold lifts."""
+    runtime: Runtime = request.app.state.runtime
+    reviews: Reviews = runtime.parts["reviews"]
+    if not decision.reason:
+        raise HTTPException(status_code=422, detail="a retraction needs a reason")
+    try:
+        async with runtime.sessions.begin() as session:
+            retraction = await reviews.retract(
+                session, event_id, reason=decision.reason, reviewer=decision.reviewer,
+                at=runtime.clock.now(),
+            )  # fmt: skip
+    except NotFound as error:
+        raise HTTPException(status_code=404, detail=str(error)) from error
+    await Outbox(messaging.outbox).relay(runtime.sessions, runtime.producer)
+    return {"retraction_id": retraction, "retracts": event_id}
 
 
 @router.get("/reviews")

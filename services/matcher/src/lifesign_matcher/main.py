@@ -15,6 +15,7 @@ from lifesign.settings import ServiceSettings
 from lifesign_matcher.api import router
 from lifesign_matcher.consumers import Certifier, RegistryHandler, ValidatedHandler
 from lifesign_matcher.models import SCHEMA, messaging
+from lifesign_matcher.review import Reviews
 from lifesign_matcher.sweep import Sweeper
 
 
@@ -44,6 +45,7 @@ def wire(runtime: Runtime) -> None:
         runtime.every(interval, sweep_to_today, name="daily sweep")
     common = {**runtime.consumer_kwargs(), "after_commit": runtime.relay(outbox)}
     events = ValidatedHandler(certifier=certifier, outbox=outbox)
+    runtime.parts["reviews"] = Reviews(events=events, certifier=certifier)
     runtime.consumers.append(
         BatchConsumer(
             name="matcher-registry",

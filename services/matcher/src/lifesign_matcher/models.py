@@ -72,6 +72,7 @@ retraction = Table(
     Column("pseudonym", String(64), nullable=False, index=True),
     Column("retracts", UUID(as_uuid=True), nullable=False),
     Column("reason", String(500), nullable=False),
+    Column("reviewer", String(64)),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -118,6 +119,7 @@ review = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("resolved_at", DateTime(timezone=True)),
     Column("resolution", String(16)),
+    Column("reviewer", String(64)),
 )
 
 # The daily sweep (issue 5): one row per date swept, so a date runs once and missed dates

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, tuple_
@@ -179,6 +180,57 @@ async def set_outcomes(session: AsyncSession, outcomes: Sequence[tuple[uuid.UUID
             .where(matched_event.c.event_id == event_id)
             .values(outcome=outcome)
         )
+
+
+async def open_review(session: AsyncSession, event_id: uuid.UUID) -> LifeEvent | None:
+    """The event waiting for a reviewer, locked; None if unknown or already resolved."""
+    row = (
+        await session.execute(
+            select(review.c.event)
+            .where(review.c.event_id == event_id, review.c.resolved_at.is_(None))
+            .with_for_update()
+        )
+    ).first()
+    return LifeEvent.model_validate(row.event) if row else None
+
+
+async def resolve_review(
+    session: AsyncSession, event_id: uuid.UUID, resolution: str, reviewer: str, at: datetime
+) -> None:
+    await session.execute(
+        review.update()
+        .where(review.c.event_id == event_id)
+        .values(resolution=resolution, reviewer=reviewer, resolved_at=at)
+    )
+
+
+async def loss_owner(session: AsyncSession, event_id: uuid.UUID) -> str | None:
+    owner = await session.scalar(
+        select(loss_evidence.c.pseudonym).where(loss_evidence.c.event_id == event_id)
+    )
+    return str(owner) if owner else None
+
+
+async def add_retraction(
+    session: AsyncSession,
+    *,
+    retraction_id: uuid.UUID,
+    pseudonym: str,
+    retracts: uuid.UUID,
+    reason: str,
+    reviewer: str,
+) -> None:
+    await session.execute(
+        insert(retraction)
+        .values(
+            event_id=retraction_id,
+            pseudonym=pseudonym,
+            retracts=retracts,
+            reason=reason,
+            reviewer=reviewer,
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 async def add_reviews(session: AsyncSession, events: Sequence[LifeEvent], reason: str) -> None:
