@@ -20,7 +20,7 @@ import base64
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -135,22 +135,49 @@ class DeadLetter(BaseModel):
     def of(
         cls, consumer: str, record: ConsumerRecord[bytes, bytes], error: Exception
     ) -> DeadLetter:
-        raw = record.value or b""
+        """A message that could not be decoded."""
+        return cls.build(
+            consumer,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            headers=record.headers,
+            raw=record.value or b"",
+            reason=describe_error(error),
+            error_type=type(error).__name__,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        consumer: str,
+        *,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        headers: Iterable[tuple[str, bytes]],
+        raw: bytes,
+        reason: str,
+        error_type: str,
+    ) -> DeadLetter:
+        """The one way a dead letter is made: the original bytes, as text when they are."""
         try:
             text, b64 = raw.decode(), None
         except UnicodeDecodeError:
             text, b64 = "", base64.b64encode(raw).decode()
         return cls(
-            reason=describe_error(error),
-            error_type=type(error).__name__,
+            reason=reason,
+            error_type=error_type,
             consumer=consumer,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key.decode(errors="replace") if record.key else None,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=key.decode(errors="replace") if key else None,
             value=text,
             value_base64=b64,
-            headers={k: v.decode(errors="replace") for k, v in record.headers},
+            headers={k: v.decode(errors="replace") for k, v in headers},
             failed_at=datetime.now(UTC),
         )
 
@@ -388,19 +415,24 @@ class BatchConsumer(Generic[T]):
 
 
 def _dead_letter_for(consumer: str, item: Envelope[Any], reason: str) -> DeadLetter:
+    """A message that decoded but could not be used: its value as it travelled."""
     value = item.value
-    text = value.model_dump_json() if isinstance(value, BaseModel) else str(value)
-    return DeadLetter(
-        reason=reason,
-        error_type="Rejected",
-        consumer=consumer,
+    if isinstance(value, BaseModel):
+        raw = value.model_dump_json().encode()
+    elif isinstance(value, bytes):
+        raw = value  # a raw-bytes decoder (ingest): keep the department's bytes
+    else:
+        raw = str(value).encode()
+    return DeadLetter.build(
+        consumer,
         topic=item.topic,
         partition=item.partition,
         offset=item.offset,
-        key=item.key.decode(errors="replace") if item.key else None,
-        value=text,
-        headers={k: v.decode(errors="replace") for k, v in item.headers},
-        failed_at=datetime.now(UTC),
+        key=item.key,
+        headers=item.headers,
+        raw=raw,
+        reason=reason,
+        error_type="Rejected",
     )
 
 
