@@ -78,6 +78,9 @@ class CertificationMethod(StrEnum):
     """
 
     BIG_DATA = "big_data"
+    #: 大数据辅助认证: no direct evidence; scoring's model judged the person alive from
+    #: auxiliary behaviour (R-7.5.2.3). Never enough against a death record.
+    BIG_DATA_AUX = "big_data_aux"
     BIOMETRIC = "biometric"
     HOME_VISIT = "home_visit"
     MANUAL = "manual"

@@ -211,12 +211,16 @@ def _prison_on(state: CertificationState, as_of: date) -> LossRecord | None:
     return None
 
 
+#: Proofs of life a relative or an inmate's card could produce without the person present.
+_REMOTE_METHODS = frozenset({CertificationMethod.BIG_DATA, CertificationMethod.BIG_DATA_AUX})
+
+
 def _prison_status(state: CertificationState, prison: LossRecord) -> StatusView:
     alive = state.last_alive
     # A biometric or in-person certification during a prison term contradicts it.
     if (
         alive is not None
-        and alive.method is not CertificationMethod.BIG_DATA
+        and alive.method not in _REMOTE_METHODS
         and local_date(alive.at) > prison.occurred_on
     ):
         conflict = f"{alive.method} certification on {local_date(alive.at)} during prison term"

@@ -168,3 +168,39 @@ class AuxiliaryEvent(_Frozen):
     schema_version: Literal[1] = 1
     event: LifeEvent
     outcome: str
+
+
+class FeatureContribution(_Frozen):
+    """One feature's share of a model decision (xgboost ``pred_contribs``), for display."""
+
+    feature: str
+    value: float | None = Field(description="The feature's value for this person.")
+    contribution: float = Field(description="Its contribution to the log-odds of alive.")
+
+
+class ScoringDecision(_Frozen):
+    """Published by scoring on ``decisions.v1`` (R-7.5.2.3), keyed by pseudonym.
+
+    ``confirmed``: the model judged the person alive at ``as_of``; the matcher folds it as a
+    proof of life at ``proof_at`` with method ``big_data_aux``. Not confirmed: the matcher
+    moves a person in the warning period to pending verification early, so a reminder or a
+    visit starts; scoring never suspends anyone. ``decision_id`` is deterministic over
+    (pseudonym, as_of, model_version), so a re-run publishes the same decision.
+    """
+
+    schema_version: Literal[1] = 1
+    decision_id: uuid.UUID
+    pseudonym: str = Field(pattern=_DIGEST_PATTERN)
+    as_of: date = Field(description="The end of the window the model judged (Beijing date).")
+    proof_at: AwareDatetime = Field(
+        description="The proof-of-life time if confirmed: the latest auxiliary event used."
+    )
+    decided_at: AwareDatetime
+    confirmed: bool
+    alive_probability: float = Field(ge=0.0, le=1.0, description="Calibrated.")
+    threshold: float = Field(ge=0.0, le=1.0)
+    model_version: str = Field(min_length=1, description="A rule model's id for rule models.")
+    contributions: list[FeatureContribution] = Field(default_factory=list)
+    evidence: list[uuid.UUID] = Field(
+        default_factory=list, description="The auxiliary events behind the decision."
+    )
