@@ -89,6 +89,18 @@ class PersonRef(_Frozen):
     name_masked: str
 
 
+class NameCheck(_Frozen):
+    """Set by ingest when the record's id number matches a registry pensioner but its
+    normalised name differs (R-7.3.3.2): how alike the two names are, for the reviewer.
+    Only ingest sees both plaintext names; this carries the score and reasons only."""
+
+    similarity: float = Field(ge=0.0, le=1.0)
+    reasons: list[str] = Field(
+        default_factory=list,
+        description="lifesign.names.Reason values: same_pinyin, one_character_apart, ...",
+    )
+
+
 class LifeEvent(_Frozen):
     """One normalised piece of evidence about one person (schema version 1)."""
 
@@ -101,6 +113,8 @@ class LifeEvent(_Frozen):
     region: str | None = Field(default=None, pattern=_REGION_PATTERN)
     attributes: dict[str, Any] = Field(default_factory=dict)
     provenance: Provenance
+    #: Optional and additive: None when the names agree or the person is not registered.
+    name_check: NameCheck | None = None
 
     @field_validator("source")
     @classmethod
