@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import date, datetime
+import dataclasses
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign import telemetry, topics
-from lifesign.bus import Batch, OutMessage, describe_error
-from lifesign.catalogue import get_source
+from lifesign.bus import Batch, Envelope, OutMessage, describe_error
+from lifesign.catalogue import Source, UnknownSource, get_source
 from lifesign.clock import Clock
-from lifesign.events import Channel, LifeEvent, Provenance
-from lifesign.identity import Pseudonymizer
+from lifesign.events import Channel, Provenance
 from lifesign.settings import TIMEZONE
 from lifesign_ingest import repository
-from lifesign_ingest.service import RecordRejected, normalize_record, parse_feed_record
+from lifesign_ingest.intake import Intake, Normalised, Tally
+from lifesign_ingest.service import MAX_RECORD_BYTES, parse_feed_record
+
+#: How much of a refused oversized message the dead letter keeps (the broker refuses a
+#: dead letter as large as the message, and a refused publish would stall the partition).
+DEAD_LETTER_KEEP_BYTES = 4096
 
 
 def arrival_time(timestamp_ms: int, now: datetime) -> datetime:
@@ -30,56 +34,39 @@ def arrival_time(timestamp_ms: int, now: datetime) -> datetime:
 
 def source_of_topic(topic: str) -> str:
     """``feed.<source>.v1`` -> ``<source>``."""
-    return topic.split(".")[1]
+    parts = topic.split(".")
+    return parts[1] if len(parts) == 3 and parts[0] == "feed" else topic
 
 
 class FeedHandler:
     """``on_feed_record``: normalise department records into LifeEvents (R-7.3.2).
 
-    The decoder hands over raw bytes so that malformed JSON is rejected here, where the
-    per-source counts see it: received = accepted + rejected, per source and day.
+    The decoder hands over raw bytes so that malformed JSON, wrong types, oversized
+    messages and topics of unknown sources are rejected here, where the per-source counts
+    see them: received = accepted + rejected, per source and day.
     """
 
-    def __init__(self, *, pseudonymizer: Pseudonymizer, clock: Clock) -> None:
-        self._pseudonymizer = pseudonymizer
+    def __init__(self, *, intake: Intake, clock: Clock) -> None:
+        self._intake = intake
         self._clock = clock
 
     async def __call__(self, session: AsyncSession, batch: Batch[bytes]) -> None:
         now = self._clock.now()
-        accepted: Counter[tuple[str, date]] = Counter()
-        rejected: Counter[tuple[str, date]] = Counter()
-        events: list[LifeEvent] = []
+        tally = Tally()
+        normalised: list[tuple[Envelope[bytes], Normalised]] = []
         for item in batch.items:
-            source = get_source(source_of_topic(item.topic))
             received_at = arrival_time(item.timestamp_ms, now)
-            counted = (source.code, received_at.date())
+            code = source_of_topic(item.topic)
             try:
-                record = parse_feed_record(item.value)
-            except ValueError as error:  # JSON or schema: pydantic's ValidationError
-                batch.reject(item, f"{source.code}: {describe_error(error)}")
-                rejected[counted] += 1
+                source = get_source(code)
+                normalised.append((item, self._normalise(item, source, received_at)))
+            except (ValueError, UnknownSource) as error:  # JSON, schema, id, region, source
+                batch.reject(_shortened(item), f"{code}: {describe_error(error)}")
+                tally.reject(code, received_at)
                 continue
-            provenance = Provenance(
-                channel=Channel.KAFKA,
-                source_record_id=record.record_id,
-                topic=item.topic,
-                partition=item.partition,
-                offset=item.offset,
-            )
-            try:
-                event = normalize_record(
-                    record,
-                    source=source,
-                    provenance=provenance,
-                    received_at=received_at,
-                    pseudonymizer=self._pseudonymizer,
-                )
-            except RecordRejected as error:
-                batch.reject(item, f"{source.code}: {error}")
-                rejected[counted] += 1
-                continue
-            accepted[counted] += 1
-            events.append(event)
+            tally.accept(code, received_at)
+        events = await self._intake.check_names(session, [n for _, n in normalised])
+        for (item, _), event in zip(normalised, events, strict=True):
             # Pure function of the record (deterministic event id): emitted after commit,
             # and a redelivered record yields the same event, which quality drops.
             batch.emit(
@@ -91,4 +78,25 @@ class FeedHandler:
                 )
             )
         await repository.record_lineage(session, events)
-        await repository.add_counts(session, accepted, rejected)
+        await repository.add_counts(session, tally.accepted, tally.rejected)
+
+    def _normalise(
+        self, item: Envelope[bytes], source: Source, received_at: datetime
+    ) -> Normalised:
+        record = parse_feed_record(item.value)
+        provenance = Provenance(
+            channel=Channel.KAFKA,
+            source_record_id=record.record_id,
+            topic=item.topic,
+            partition=item.partition,
+            offset=item.offset,
+        )
+        return self._intake.normalise(
+            record, source=source, provenance=provenance, received_at=received_at
+        )
+
+
+def _shortened(item: Envelope[bytes]) -> Envelope[bytes]:
+    if len(item.value) <= MAX_RECORD_BYTES:
+        return item
+    return dataclasses.replace(item, value=item.value[:DEAD_LETTER_KEEP_BYTES])

@@ -11,6 +11,7 @@ from lifesign.settings import ServiceSettings
 from lifesign.topics import feed_topics
 from lifesign_ingest.api import router
 from lifesign_ingest.consumers import FeedHandler
+from lifesign_ingest.intake import Intake
 from lifesign_ingest.models import SCHEMA, messaging
 
 NAME = "ingest"
@@ -25,7 +26,9 @@ def _raw(value: bytes) -> bytes:
 
 
 def wire(runtime: Runtime) -> None:
-    handler = FeedHandler(pseudonymizer=runtime.settings.pseudonymizer, clock=runtime.clock)
+    intake = Intake(pseudonymizer=runtime.settings.pseudonymizer, cipher=runtime.settings.cipher)
+    runtime.parts["intake"] = intake
+    handler = FeedHandler(intake=intake, clock=runtime.clock)
     runtime.consumers.append(
         BatchConsumer(
             name="ingest-feeds",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -17,9 +18,17 @@ from lifesign_ingest.models import event_lineage, feed_count, pensioner
 from lifesign_ingest.service import RegistryRow
 
 
-async def record_lineage(session: AsyncSession, events: Sequence[LifeEvent]) -> None:
+async def record_lineage(
+    session: AsyncSession,
+    events: Sequence[LifeEvent],
+    *,
+    upload_id: uuid.UUID | None = None,
+    new_only: bool = False,
+) -> set[uuid.UUID]:
+    """Where each event came from (R-8.2.3). With ``new_only``, return the ids seen for
+    the first time (a pull job publishes only those: ingest's own duplicate check)."""
     if not events:
-        return
+        return set()
     rows = [
         {
             "event_id": e.event_id,
@@ -30,11 +39,35 @@ async def record_lineage(session: AsyncSession, events: Sequence[LifeEvent]) -> 
             "partition": e.provenance.partition,
             "offset": e.provenance.offset,
             "received_at": e.received_at,
+            "upload_id": upload_id,
+            "file": e.provenance.file,
+            "row": e.provenance.row,
+            "job_id": e.provenance.job_id,
         }
         for e in events
     ]
     # A redelivered record keeps its event id: the first lineage row stands.
-    await session.execute(insert(event_lineage).on_conflict_do_nothing(), rows)
+    statement = insert(event_lineage).on_conflict_do_nothing()
+    if not new_only:
+        await session.execute(statement, rows)
+        return set()
+    returned = await session.execute(statement.returning(event_lineage.c.event_id), rows)
+    return set(returned.scalars())
+
+
+async def registry_names(
+    session: AsyncSession, pseudonyms: Iterable[str]
+) -> dict[str, tuple[str, str]]:
+    """pseudonym -> (name digest, encrypted personal fields) of registered pensioners."""
+    keys = sorted(set(pseudonyms))
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(pensioner.c.pseudonym, pensioner.c.name_digest, pensioner.c.pii_cipher).where(
+            pensioner.c.pseudonym.in_(keys)
+        )
+    )
+    return {r.pseudonym: (r.name_digest, r.pii_cipher) for r in rows}
 
 
 async def add_counts(

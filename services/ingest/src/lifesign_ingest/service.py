@@ -1,7 +1,8 @@
 """Ingest's domain logic, pure: normalise department records and registry rows.
 
 Normalisation comes before anything else (R-7.3.2): id numbers by the shared rules,
-names (NFKC, middle dot), timestamps to Asia/Shanghai, region codes against GB/T 2260.
+names (NFKC, middle dot, traditional to simplified: :mod:`lifesign.names`), timestamps to
+Asia/Shanghai, region codes against GB/T 2260.
 Plaintext identity leaves this module only as keyed pseudonyms, masks and ciphertext.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from lifesign.bus import describe_error
-from lifesign.catalogue import Source
+from lifesign.catalogue import FieldType, Source
 from lifesign.events import (
     BenefitStatus,
     FeedRecord,
@@ -37,9 +38,9 @@ from lifesign.identity import (
     mask_id_number,
     mask_name,
     normalize_id_number,
-    normalize_name,
     sex_of,
 )
+from lifesign.names import normalise_name
 from lifesign.settings import TIMEZONE
 
 RESIDENT_ID_CARD = "01"
@@ -67,7 +68,7 @@ def normalize_identity(
         id18 = normalize_id_number(id_number, today=today)
     except InvalidIdNumber as error:
         raise RecordRejected(f"id_number: {error}") from error
-    clean_name = normalize_name(name)
+    clean_name = normalise_name(name)
     if not clean_name:
         raise RecordRejected("name: empty after normalisation")
     person = PersonRef(
@@ -104,6 +105,25 @@ def normalize_record(
     pseudonymizer: Pseudonymizer,
 ) -> LifeEvent:
     """A department record as a LifeEvent, or :class:`RecordRejected` with the reason."""
+    return normalize_record_and_name(
+        record,
+        source=source,
+        provenance=provenance,
+        received_at=received_at,
+        pseudonymizer=pseudonymizer,
+    )[0]
+
+
+def normalize_record_and_name(
+    record: FeedRecord,
+    *,
+    source: Source,
+    provenance: Provenance,
+    received_at: datetime,
+    pseudonymizer: Pseudonymizer,
+) -> tuple[LifeEvent, str]:
+    """:func:`normalize_record` and the canonical plaintext name, which ingest alone keeps
+    for the R-7.3.3.2 name check against the registry (it never leaves the process)."""
     identity = normalize_identity(
         record.id_type,
         record.id_number,
@@ -111,7 +131,7 @@ def normalize_record(
         pseudonymizer=pseudonymizer,
         today=received_at.astimezone(TIMEZONE).date(),
     )
-    return LifeEvent(
+    event = LifeEvent(
         event_id=event_id_for(source.code, record.record_id),
         source=source.code,
         person=identity.person,
@@ -121,11 +141,93 @@ def normalize_record(
         attributes=record.attributes,
         provenance=provenance,
     )
+    return event, identity.name
+
+
+#: A department record is a few hundred bytes; anything above this is refused unread, so
+#: a 10 MB message costs neither the JSON parser nor the dead-letter topic its size.
+MAX_RECORD_BYTES = 64 * 1024
 
 
 def parse_feed_record(raw: bytes) -> FeedRecord:
-    """The decoder of feed topics: malformed JSON or a bad shape raises (to the DLQ)."""
+    """The decoder of feed topics: oversized, malformed JSON or a bad shape raises."""
+    if len(raw) > MAX_RECORD_BYTES:
+        raise RecordRejected(
+            f"record is {len(raw):,} bytes; the limit is {MAX_RECORD_BYTES:,} bytes"
+        )
     return FeedRecord.model_validate_json(raw)
+
+
+# --- feed files (CSV uploads) -------------------------------------------------------------
+
+#: The common columns of a feed CSV: name, Chinese header accepted as an alias, required.
+FEED_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("record_id", "记录编号", True),
+    ("id_type", "证件类型", False),
+    ("id_number", "证件号码", True),
+    ("name", "姓名", True),
+    ("occurred_at", "发生时间", True),
+    ("region", "区划代码", False),
+    ("reported_at", "报送时间", False),
+)
+_COMMON = {name for name, _, _ in FEED_COLUMNS}
+_TRUE = {"true", "1", "y", "yes", "是"}
+_FALSE = {"false", "0", "n", "no", "否"}
+
+
+class HeaderRejected(ValueError):
+    """A feed file whose header the source cannot take: nothing in it is ingested."""
+
+
+def feed_header(source: Source, header: list[str]) -> list[str]:
+    """The field names of a feed CSV's columns (English or Chinese headers), or
+    :class:`HeaderRejected` naming the missing and unknown columns."""
+    aliases = {zh: en for en, zh, _ in FEED_COLUMNS} | {f.name_zh: f.name for f in source.fields}
+    known = _COMMON | {f.name for f in source.fields}
+    names = [aliases.get(h.strip(), h.strip()) for h in header]
+    required = [name for name, _, needed in FEED_COLUMNS if needed]
+    required += [f.name for f in source.fields if f.required]
+    missing = [name for name in required if name not in names]
+    unknown = [h for h, name in zip(header, names, strict=True) if name not in known]
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    problems = []
+    if missing:
+        problems.append(f"missing columns: {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown columns: {', '.join(repr(h) for h in unknown)}")
+    if duplicated:
+        problems.append(f"duplicated columns: {', '.join(duplicated)}")
+    if problems:
+        raise HeaderRejected(f"wrong header for source {source.code}: " + "; ".join(problems))
+    return names
+
+
+def feed_record_from_row(source: Source, row: dict[str, str]) -> FeedRecord:
+    """A CSV row as a FeedRecord: empty cells are absent, integer and boolean attributes
+    typed as a department's JSON would carry them (anything else is left for quality's
+    value-domain rule to judge, not rejected here)."""
+    top: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
+    for name, text in row.items():
+        value = text.strip()
+        if not value:
+            continue
+        if name in _COMMON:
+            top[name] = value
+        else:
+            attributes[name] = _typed(source.field(name).type, value)
+    try:
+        return FeedRecord.model_validate({**top, "attributes": attributes})
+    except ValidationError as error:
+        raise RecordRejected(describe_error(error)) from error
+
+
+def _typed(kind: FieldType, value: str) -> Any:
+    if kind is FieldType.INTEGER and value.lstrip("-").isdigit():
+        return int(value)
+    if kind is FieldType.BOOLEAN and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    return value
 
 
 # --- the pensioner registry (R-7.2) -------------------------------------------------------

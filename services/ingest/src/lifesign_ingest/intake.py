@@ -1,0 +1,97 @@
+"""What every channel shares (Kafka feed, HTTP upload, scheduled pull): normalise records,
+attach the R-7.3.3.2 name check, and keep the per-source counts that must balance.
+
+Each channel parses its own transport into :class:`FeedRecord` values and hands them here,
+so a record is normalised the same way however it arrived (R-7.3.1, R-7.3.2).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lifesign.catalogue import Source
+from lifesign.events import FeedRecord, LifeEvent, NameCheck, Provenance
+from lifesign.identity import FieldCipher, Pseudonymizer
+from lifesign.names import name_similarity
+from lifesign_ingest import repository
+from lifesign_ingest.service import normalize_record_and_name
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    """An event and the plaintext canonical name behind its name digest (ingest only)."""
+
+    event: LifeEvent
+    name: str
+
+
+@dataclass(slots=True)
+class Tally:
+    """Per (source, day of arrival): received = accepted + rejected."""
+
+    accepted: Counter[tuple[str, date]] = field(default_factory=Counter)
+    rejected: Counter[tuple[str, date]] = field(default_factory=Counter)
+
+    def accept(self, source: str, at: datetime) -> None:
+        self.accepted[(source, at.date())] += 1
+
+    def reject(self, source: str, at: datetime) -> None:
+        self.rejected[(source, at.date())] += 1
+
+
+class Intake:
+    """Normalisation and the registry name check, the same for every channel."""
+
+    def __init__(self, *, pseudonymizer: Pseudonymizer, cipher: FieldCipher) -> None:
+        self._pseudonymizer = pseudonymizer
+        self._cipher = cipher
+
+    def normalise(
+        self, record: FeedRecord, *, source: Source, provenance: Provenance, received_at: datetime
+    ) -> Normalised:
+        """Raises :class:`~lifesign_ingest.service.RecordRejected` with the reason."""
+        event, name = normalize_record_and_name(
+            record,
+            source=source,
+            provenance=provenance,
+            received_at=received_at,
+            pseudonymizer=self._pseudonymizer,
+        )
+        return Normalised(event, name)
+
+    async def check_names(
+        self, session: AsyncSession, items: Sequence[Normalised]
+    ) -> list[LifeEvent]:
+        """The events, each with a :class:`NameCheck` when its id number is a registered
+        pensioner's but its name is not that pensioner's name (R-7.3.3.2).
+
+        One query per batch; the registry's encrypted name is decrypted only for the few
+        records whose name digest differs, and only inside this process.
+        """
+        registered = await repository.registry_names(
+            session, {i.event.person.pseudonym for i in items}
+        )
+        names: dict[str, str] = {}
+        events = []
+        for item in items:
+            event = item.event
+            found = registered.get(event.person.pseudonym)
+            if found is not None and found[0] != event.person.name_digest:
+                pseudonym = event.person.pseudonym
+                if pseudonym not in names:
+                    names[pseudonym] = self._registry_name(found[1])
+                similarity = name_similarity(names[pseudonym], item.name)
+                check = NameCheck(similarity=similarity.score, reasons=list(similarity.reasons))
+                event = event.model_copy(update={"name_check": check})
+            events.append(event)
+        return events
+
+    def _registry_name(self, pii_cipher: str) -> str:
+        name: str = json.loads(self._cipher.decrypt(pii_cipher, context="pii"))["name"]
+        return name
