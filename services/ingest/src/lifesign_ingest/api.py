@@ -1,26 +1,32 @@
-"""Ingest's HTTP API: registry import (R-7.2), feed counts, event lineage (R-8.2.3)."""
+"""Ingest's HTTP API: registry import (R-7.2), feed uploads (R-7.3.1), feed counts and
+event lineage (R-8.2.3)."""
 
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lifesign import topics
 from lifesign.bus import OutMessage
+from lifesign.catalogue import Source, UnknownSource, get_source
 from lifesign.clock import Clock, FixedClock
 from lifesign.identity import FieldCipher, Pseudonymizer
 from lifesign.messaging import Outbox
 from lifesign.service import Runtime
 from lifesign.settings import TIMEZONE
 from lifesign_ingest import repository
+from lifesign_ingest.intake import Intake
 from lifesign_ingest.models import messaging
 from lifesign_ingest.service import (
     RecordRejected,
@@ -30,6 +36,7 @@ from lifesign_ingest.service import (
     registry_row,
     unique_rows,
 )
+from lifesign_ingest.upload import ENCODINGS, FileFormat, Uploader, UploadRefused
 
 router = APIRouter(tags=["ingest"])
 IMPORT_CHUNK = 1000
@@ -163,3 +170,96 @@ async def get_lineage(request: Request, event_id: uuid.UUID) -> dict[str, Any]:
     if found is None:
         raise HTTPException(status_code=404, detail=f"no event {event_id}")
     return found
+
+
+def catalogue_source(code: str) -> Source:
+    """The catalogue's source, or 404 naming the unknown code."""
+    try:
+        return get_source(code)
+    except UnknownSource as error:
+        raise HTTPException(
+            status_code=404,
+            detail=f"unknown source {code!r}: not in the catalogue (GET /catalogue lists them)",
+        ) from error
+
+
+@router.post("/feeds/{source}/upload")
+async def post_feed_upload(
+    request: Request,
+    source: str,
+    format: FileFormat = FileFormat.CSV,
+    encoding: str = "utf-8",
+    file: str | None = None,
+) -> dict[str, Any]:
+    """Upload a department's feed file (R-7.3.1, R-8.2.2): CSV (English or Chinese
+    headers: the common columns and the source's fields) or JSON lines (one FeedRecord
+    per line), UTF-8 or ``encoding=gbk``. Streamed: the body is processed in chunks as
+    it arrives. The answer counts the rows and lists the first rejected ones with their
+    reasons; ``errors_file`` downloads every one of them as CSV."""
+    spec = catalogue_source(source)
+    if encoding.lower() not in ENCODINGS:
+        raise HTTPException(
+            status_code=400,
+            detail=f"encoding {encoding!r} is not supported; use one of {', '.join(ENCODINGS)}",
+        )
+    runtime: Runtime = request.app.state.runtime
+    intake: Intake = runtime.parts["intake"]
+    uploader = Uploader(intake, runtime.sessions, runtime.producer, runtime.clock)
+    name = file or f"{source}.{format.value}"
+    try:
+        result = await uploader.run(
+            request.stream(), source=spec, fmt=format, encoding=encoding.lower(), file=name
+        )
+    except UploadRefused as error:
+        raise HTTPException(status_code=400, detail=str(error)) from error
+    return {
+        "upload_id": str(result.upload_id),
+        "source": source,
+        "file": name,
+        "rows": result.rows,
+        "accepted": result.accepted,
+        "rejected": result.rejected,
+        "errors": [
+            {"row": e.row, "record_id": e.record_id, "reason": e.reason}
+            for e in result.first_errors
+        ],
+        "errors_file": f"/uploads/{result.upload_id}/errors.csv",
+    }
+
+
+@router.get("/uploads/{upload_id}")
+async def get_upload(request: Request, upload_id: uuid.UUID) -> dict[str, Any]:
+    """An upload's status and counts (running, done, or failed with the error)."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        found = await repository.upload_of(session, upload_id)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no upload {upload_id}")
+    return found
+
+
+@router.get("/uploads/{upload_id}/errors.csv")
+async def get_upload_errors(request: Request, upload_id: uuid.UUID) -> StreamingResponse:
+    """Every rejected row of an upload and why (row, record_id, reason), streamed."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        if await repository.upload_of(session, upload_id) is None:
+            raise HTTPException(status_code=404, detail=f"no upload {upload_id}")
+
+    async def lines() -> AsyncIterator[str]:
+        yield "row,record_id,reason\r\n"
+        async with runtime.sessions() as session:
+            async for row, record_id, reason in repository.upload_errors(session, upload_id):
+                yield _csv_line([str(row), record_id or "", reason])
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{upload_id}-errors.csv"'},
+    )
+
+
+def _csv_line(cells: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(cells)
+    return out.getvalue()

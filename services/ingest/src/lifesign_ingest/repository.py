@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from datetime import date
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign.db import replace_on_conflict
 from lifesign.events import LifeEvent
-from lifesign_ingest.models import event_lineage, feed_count, pensioner
+from lifesign_ingest.models import (
+    event_lineage,
+    feed_count,
+    pensioner,
+    upload,
+    upload_error,
+)
 from lifesign_ingest.service import RegistryRow
 
 
@@ -148,3 +154,79 @@ async def pensioner_count(session: AsyncSession) -> int:
     from sqlalchemy import func
 
     return int(await session.scalar(select(func.count()).select_from(pensioner)) or 0)
+
+
+# --- uploads -------------------------------------------------------------------------------
+
+
+async def start_upload(
+    session: AsyncSession,
+    upload_id: uuid.UUID,
+    *,
+    source: str,
+    file: str,
+    fmt: str,
+    encoding: str,
+    at: datetime,
+) -> None:
+    await session.execute(
+        insert(upload).values(
+            upload_id=upload_id,
+            source=source,
+            file=file,
+            format=fmt,
+            encoding=encoding,
+            status="running",
+            started_at=at,
+        )
+    )
+
+
+async def progress_upload(
+    session: AsyncSession, upload_id: uuid.UUID, rows: int, accepted: int, rejected: int
+) -> None:
+    await session.execute(
+        update(upload)
+        .where(upload.c.upload_id == upload_id)
+        .values(rows=rows, accepted=accepted, rejected=rejected)
+    )
+
+
+async def finish_upload(
+    session: AsyncSession, upload_id: uuid.UUID, at: datetime, error: str | None
+) -> None:
+    await session.execute(
+        update(upload)
+        .where(upload.c.upload_id == upload_id)
+        .values(status="failed" if error else "done", error=error, finished_at=at)
+    )
+
+
+async def add_upload_errors(
+    session: AsyncSession, upload_id: uuid.UUID, rows: Sequence[tuple[int, str | None, str]]
+) -> None:
+    if not rows:
+        return
+    values = [
+        {"upload_id": upload_id, "row": row, "record_id": record_id, "reason": reason}
+        for row, record_id, reason in rows
+    ]
+    await session.execute(insert(upload_error).on_conflict_do_nothing(), values)
+
+
+async def upload_of(session: AsyncSession, upload_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await session.execute(select(upload).where(upload.c.upload_id == upload_id))).first()
+    return dict(row._mapping) if row else None
+
+
+async def upload_errors(
+    session: AsyncSession, upload_id: uuid.UUID
+) -> AsyncIterator[tuple[int, str | None, str]]:
+    """Every rejected row of an upload in row order, streamed from a server-side cursor."""
+    result = await session.stream(
+        select(upload_error.c.row, upload_error.c.record_id, upload_error.c.reason)
+        .where(upload_error.c.upload_id == upload_id)
+        .order_by(upload_error.c.row)
+    )
+    async for row in result:
+        yield row.row, row.record_id, row.reason
