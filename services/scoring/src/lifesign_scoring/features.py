@@ -1,0 +1,181 @@
+"""Behaviour features over sliding windows (R-7.5.2.1), computed for a whole population.
+
+One pure, vectorised function serves both sides: training builds the arrays from the
+simulator's history, the service from its own tables (the daily behaviour counts kept
+current as auxiliary events arrive, the registry and the last certification). Nothing after
+``as_of`` is ever read: an event dated later is ignored here, and callers pass only the
+events they knew by ``as_of`` (the time split of R-7.5.2.2 depends on it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lifesign.catalogue import CATALOGUE, CertificationMethod
+from lifesign.events import InsuranceType
+
+SOURCES: tuple[str, ...] = tuple(CATALOGUE)
+SOURCE_INDEX = {code: i for i, code in enumerate(SOURCES)}
+
+#: Signals a relative keeps producing with the card or phone of someone who died (冒领): on
+#: their own they must never be enough (issue 6). The simulator's impersonation uses these.
+CARD = frozenset(
+    {
+        "social_security_card_transaction", "pharmacy_purchase", "transit_trip",
+        "transit_topup", "transit_card_opening", "transit_card_reissue", "mobile_payment",
+        "bank_card_password_change", "bank_card_reissue", "bank_card_loss_report",
+        "bank_card_opening",
+    }
+)  # fmt: skip
+#: Care the person must attend in person (medical-visit frequency and period, R-7.5.2.1).
+CARE = frozenset(
+    {
+        "outpatient_settlement", "public_health_record", "inpatient_record",
+        "inpatient_settlement", "long_term_care", "medical_benefit_application",
+        "referral_emergency_application", "elderly_checkup_subsidy",
+    }
+)  # fmt: skip
+#: Everything else: consultations, logins, identity checks, travel.
+GROUPS = ("any", "card", "care", "contact")
+_GROUP_OF = np.array(
+    [1 if code in CARD else 2 if code in CARE else 3 for code in SOURCES], dtype=np.int64
+)
+WINDOWS = (30, 90, 365)
+#: Days-since value for "never seen" (beyond any window, so trees split it off cleanly).
+NEVER = 999.0
+PROOF_METHODS = tuple(m.value for m in CertificationMethod)
+INSURANCE_TYPES = tuple(t.value for t in InsuranceType)
+
+FEATURES: tuple[str, ...] = (
+    "age",
+    "male",
+    *(f"insurance_{t}" for t in INSURANCE_TYPES),
+    "benefit_normal",
+    "history_days",
+    "days_since_proof",
+    *(f"proof_{m}" for m in PROOF_METHODS),
+    *(f"n{w}_{g}" for g in GROUPS for w in WINDOWS),
+    *(f"days_since_{g}" for g in GROUPS),
+    "kinds_90",
+    "kinds_365",
+    "monthly_rate",
+    "break_30",
+    "silence_ratio",
+)
+COLUMN = {name: i for i, name in enumerate(FEATURES)}
+
+
+@dataclass(frozen=True)
+class Population:
+    """Base attributes (R-7.2, R-7.5.2.1) and past certification, one entry per person.
+
+    Dates are ``date.toordinal()`` values; ``last_proof`` is -1 when none is known and
+    ``proof_method`` an index into :data:`PROOF_METHODS` (-1 for none).
+    """
+
+    birth: NDArray[np.int64]
+    male: NDArray[np.bool_]
+    insurance: NDArray[np.int64]
+    benefit_normal: NDArray[np.bool_]
+    last_proof: NDArray[np.int64]
+    proof_method: NDArray[np.int64]
+
+    @property
+    def size(self) -> int:
+        return int(self.birth.size)
+
+
+@dataclass(frozen=True)
+class Trail:
+    """Behaviour: ``count`` events of ``source`` (index into :data:`SOURCES`) by person
+    ``who`` (index into the population) on ``day`` (ordinal)."""
+
+    who: NDArray[np.int64]
+    source: NDArray[np.int64]
+    day: NDArray[np.int64]
+    count: NDArray[np.int64]
+
+    def select(self, keep: NDArray[np.bool_]) -> Trail:
+        return Trail(self.who[keep], self.source[keep], self.day[keep], self.count[keep])
+
+
+def compute(
+    population: Population, trail: Trail, as_of: int, history_start: int
+) -> NDArray[np.float32]:
+    """The feature matrix (rows: persons, columns: :data:`FEATURES`) at the end of day
+    ``as_of``; the trail is observed from ``history_start``."""
+    n = population.size
+    x = np.zeros((n, len(FEATURES)), dtype=np.float32)
+    _base(x, population, as_of, history_start)
+    known = trail.select((trail.day <= as_of) & (trail.who >= 0) & (trail.who < n))
+    age_days = as_of - known.day
+    group = _GROUP_OF[known.source]
+    for w in WINDOWS:
+        inside = age_days < w
+        per_group = _per_group(n, known.who[inside], group[inside], known.count[inside])
+        for g, name in enumerate(GROUPS):
+            x[:, COLUMN[f"n{w}_{name}"]] = per_group[:, g]
+    last = _last_day(n, known.who, group, known.day)
+    for g, name in enumerate(GROUPS):
+        seen = last[:, g] >= 0
+        x[:, COLUMN[f"days_since_{name}"]] = np.where(seen, as_of - last[:, g], NEVER)
+    x[:, COLUMN["kinds_90"]] = _kinds(n, known.who[age_days < 90], known.source[age_days < 90])
+    x[:, COLUMN["kinds_365"]] = _kinds(n, known.who[age_days < 365], known.source[age_days < 365])
+    _regularity(x, as_of, history_start)
+    return x
+
+
+def _base(x: NDArray[np.float32], p: Population, as_of: int, history_start: int) -> None:
+    x[:, COLUMN["age"]] = (as_of - p.birth) / 365.25
+    x[:, COLUMN["male"]] = p.male
+    for i, kind in enumerate(INSURANCE_TYPES):
+        x[:, COLUMN[f"insurance_{kind}"]] = p.insurance == i
+    x[:, COLUMN["benefit_normal"]] = p.benefit_normal
+    x[:, COLUMN["history_days"]] = min(365, max(0, as_of - history_start + 1))
+    known = (p.last_proof >= 0) & (p.last_proof <= as_of)
+    x[:, COLUMN["days_since_proof"]] = np.where(known, as_of - p.last_proof, NEVER)
+    for i, method in enumerate(PROOF_METHODS):
+        x[:, COLUMN[f"proof_{method}"]] = known & (p.proof_method == i)
+
+
+def _per_group(
+    n: int, who: NDArray[np.int64], group: NDArray[np.int64], count: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Events per person and group; column 0 is every group together."""
+    k = len(GROUPS)
+    flat = np.bincount(who * k + group, weights=count, minlength=n * k)
+    counts: NDArray[np.float64] = flat.astype(np.float64).reshape(n, k)
+    counts[:, 0] = counts[:, 1:].sum(axis=1)
+    return counts
+
+
+def _last_day(
+    n: int, who: NDArray[np.int64], group: NDArray[np.int64], day: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    k = len(GROUPS)
+    flat = np.full(n * k, -1, dtype=np.int64)
+    np.maximum.at(flat, who * k + group, day)
+    last: NDArray[np.int64] = flat.reshape(n, k)
+    last[:, 0] = last[:, 1:].max(axis=1)
+    return last
+
+
+def _kinds(n: int, who: NDArray[np.int64], source: NDArray[np.int64]) -> NDArray[np.float64]:
+    """How many different kinds of behaviour each person showed (R-7.5.2.1 kinds)."""
+    pairs = np.unique(who * len(SOURCES) + source)
+    return np.bincount(pairs // len(SOURCES), minlength=n).astype(np.float64)
+
+
+def _regularity(x: NDArray[np.float32], as_of: int, history_start: int) -> None:
+    """The pattern and its break: the usual monthly rate, how far the last 30 days fall
+    short of it, and how long the current silence is against the usual gap."""
+    observed = float(min(365, max(1, as_of - history_start + 1)))
+    yearly = x[:, COLUMN["n365_any"]]
+    monthly = yearly * 30.0 / observed
+    x[:, COLUMN["monthly_rate"]] = monthly
+    x[:, COLUMN["break_30"]] = x[:, COLUMN["n30_any"]] - monthly
+    usual_gap = observed / np.maximum(yearly, 1.0)
+    x[:, COLUMN["silence_ratio"]] = np.minimum(x[:, COLUMN["days_since_any"]], observed) / usual_gap
