@@ -104,7 +104,22 @@ def test_rules_and_severities_r_7_3_2() -> None:
         ("Q-DOM-02", Dimension.VALUE_DOMAIN, Severity.QUARANTINE),
         ("Q-LOG-01", Dimension.LOGICAL_CONSISTENCY, Severity.QUARANTINE),
         ("Q-TIM-01", Dimension.UPDATE_TIMELINESS, Severity.WARNING),
+        ("Q-DOM-03", Dimension.VALUE_DOMAIN, Severity.QUARANTINE),
+        ("Q-ENT-01", Dimension.ENTITY_INTEGRITY, Severity.QUARANTINE),
+        ("Q-ENT-02", Dimension.ENTITY_INTEGRITY, Severity.DROP),
+        ("Q-ENT-03", Dimension.ENTITY_INTEGRITY, Severity.DROP),
+        ("Q-REF-01", Dimension.REFERENTIAL_INTEGRITY, Severity.WARNING),
+        ("Q-VAL-01", Dimension.VALUE_CONSISTENCY, Severity.WARNING),
+        ("Q-VAL-02", Dimension.VALUE_CONSISTENCY, Severity.WARNING),
+        ("Q-LOG-02", Dimension.LOGICAL_CONSISTENCY, Severity.QUARANTINE),
+        ("Q-REA-01", Dimension.REASONABLENESS, Severity.WARNING),
+        ("Q-OVC-01", Dimension.OVERALL_COMPLETENESS, Severity.WARNING),
+        ("Q-OVC-02", Dimension.OVERALL_COMPLETENESS, Severity.WARNING),
+        ("Q-OVC-03", Dimension.OVERALL_COMPLETENESS, Severity.WARNING),
+        ("Q-TIM-02", Dimension.UPDATE_TIMELINESS, Severity.WARNING),
     ]
+    # Every dimension of table 1 has at least one rule.
+    assert {r.dimension for r in RULES} == set(Dimension)
 
 
 @pytest.mark.parametrize("source", sorted(CLEAN))
@@ -238,24 +253,24 @@ def test_q_log_01_applies_only_to_its_source() -> None:
 
 
 def test_q_tim_01_stale_arrival_is_a_warning_not_quarantine() -> None:
-    # funeral_cremation: usual delay 3 days -> stale beyond 3 * 3 + 30 = 39 days.
-    occurred = NOW - timedelta(days=40)
+    # funeral_cremation: usual delay 3 days -> stale beyond max(6 * 3, 28) = 28 days.
+    occurred = NOW - timedelta(days=29)
     found = findings(event("funeral_cremation", occurred_at=occurred))
     assert [f.rule.id for f in found] == ["Q-TIM-01"]
     assert found[0].rule.severity is Severity.WARNING
-    assert found[0].message == "arrived 40 days after it occurred (usual delay 3)"
+    assert found[0].message == "arrived 29 days after it occurred (usual delay 3)"
     assert is_quarantined(found) is False
 
 
 def test_q_tim_01_within_the_limit_is_silent() -> None:
-    occurred = NOW - timedelta(days=39)
+    occurred = NOW - timedelta(days=28)
     assert findings(event("funeral_cremation", occurred_at=occurred)) == []
 
 
 def test_q_tim_01_limit_depends_on_the_source_delay() -> None:
-    # household_cancellation: usual delay 90 days -> 300 days is fine, 301 is stale.
-    assert findings(event("household_cancellation", occurred_at=NOW - timedelta(days=300))) == []
-    late = event("household_cancellation", occurred_at=NOW - timedelta(days=301))
+    # household_cancellation: usual delay 90 days -> 540 days is fine, 541 is stale.
+    assert findings(event("household_cancellation", occurred_at=NOW - timedelta(days=540))) == []
+    late = event("household_cancellation", occurred_at=NOW - timedelta(days=541))
     assert rule_ids(late) == ["Q-TIM-01"]
 
 

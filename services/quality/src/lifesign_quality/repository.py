@@ -3,58 +3,124 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter
-from collections.abc import Sequence
-from datetime import date
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Date, and_, cast, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifesign.bus import Envelope
-from lifesign.events import LifeEvent
-from lifesign_quality.models import finding, quality_count, seen_event
+from lifesign.settings import TIMEZONE
+from lifesign_quality.models import (
+    death_report,
+    finding,
+    pensioner,
+    quality_count,
+    seen_event,
+    volume_finding,
+)
+from lifesign_quality.service import DeathReport, Pensioner, VolumeFinding
 
 Coordinates = tuple[str, int, int]
+COUNT_COLUMNS = ("received", "accepted", "warned", "quarantined", "rejected", "duplicates")
+_BEIJING = "Asia/Shanghai"
 
 
-async def first_sightings(
-    session: AsyncSession, items: Sequence[Envelope[LifeEvent]]
-) -> dict[uuid.UUID, Coordinates]:
-    """Record where each event id was first seen; return the coordinates on record."""
-    if not items:
-        return {}
-    rows = [
-        {
-            "event_id": i.value.event_id,
-            "topic": i.topic,
-            "partition": i.partition,
-            "offset": i.offset,
-        }
-        for i in items
-    ]
-    await session.execute(insert(seen_event).on_conflict_do_nothing(), rows)
+def _beijing_day(column: Any) -> Any:
+    return cast(func.timezone(_BEIJING, column), Date)
+
+
+async def claim_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """Record each event id and content digest; return the ids recorded now (first seen).
+
+    One statement: the primary key keeps the first coordinates of an id (a later copy is an
+    exact duplicate or a redelivery) and the unique content digest keeps the first event
+    with that content (a later one under another id is a near duplicate)."""
+    if not rows:
+        return set()
+    statement = insert(seen_event).on_conflict_do_nothing().returning(seen_event.c.event_id)
+    result = await session.execute(statement, list(rows))
+    return set(result.scalars())
+
+
+async def prior_sightings(
+    session: AsyncSession, event_ids: Iterable[uuid.UUID], digests: Iterable[bytes]
+) -> tuple[dict[uuid.UUID, Coordinates], dict[bytes, uuid.UUID]]:
+    """Where ids were first seen, and which event first had each content digest."""
+    ids, contents = list(set(event_ids)), list(set(digests))
+    if not ids and not contents:
+        return {}, {}
     found = await session.execute(
         select(
-            seen_event.c.event_id, seen_event.c.topic, seen_event.c.partition, seen_event.c.offset
-        ).where(seen_event.c.event_id.in_([r["event_id"] for r in rows]))
+            seen_event.c.event_id,
+            seen_event.c.topic,
+            seen_event.c.partition,
+            seen_event.c.offset,
+            seen_event.c.content_digest,
+        ).where(seen_event.c.event_id.in_(ids) | seen_event.c.content_digest.in_(contents))
     )
-    return {r.event_id: (r.topic, r.partition, r.offset) for r in found}
+    where: dict[uuid.UUID, Coordinates] = {}
+    owner: dict[bytes, uuid.UUID] = {}
+    for r in found:
+        where[r.event_id] = (r.topic, r.partition, r.offset)
+        if r.content_digest is not None:
+            owner[r.content_digest] = r.event_id
+    return where, owner
+
+
+async def registry_loaded(session: AsyncSession) -> bool:
+    return bool(await session.scalar(select(literal(1)).select_from(pensioner).limit(1)))
+
+
+async def pensioners(session: AsyncSession, pseudonyms: Iterable[str]) -> dict[str, Pensioner]:
+    keys = list(set(pseudonyms))
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(pensioner.c.pseudonym, pensioner.c.sex, pensioner.c.birth_date).where(
+            pensioner.c.pseudonym.in_(keys)
+        )
+    )
+    return {r.pseudonym: Pensioner(r.sex, r.birth_date) for r in rows}
+
+
+async def upsert_pensioners(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Keep the latest registry record of each pensioner (an older one arriving late loses)."""
+    if not rows:
+        return
+    statement = insert(pensioner)
+    statement = statement.on_conflict_do_update(
+        index_elements=[pensioner.c.pseudonym],
+        set_={c: statement.excluded[c] for c in ("sex", "birth_date", "updated_at")},
+        where=pensioner.c.updated_at <= statement.excluded.updated_at,
+    )
+    await session.execute(statement, list(rows))
+
+
+async def deaths_of(
+    session: AsyncSession, pseudonyms: Iterable[str]
+) -> dict[str, list[DeathReport]]:
+    keys = list(set(pseudonyms))
+    found: dict[str, list[DeathReport]] = defaultdict(list)
+    if not keys:
+        return found
+    rows = await session.execute(select(death_report).where(death_report.c.pseudonym.in_(keys)))
+    for r in rows:
+        found[r.pseudonym].append(DeathReport(r.event_id, r.source, r.death_date))
+    return found
+
+
+async def add_deaths(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(death_report).on_conflict_do_nothing(), list(rows))
 
 
 async def add_counts(session: AsyncSession, counts: dict[tuple[str, date], Counter[str]]) -> None:
     """Add to the per (source, day of arrival) counts."""
     rows = [
-        {
-            "source": source,
-            "day": day,
-            "received": c["received"],
-            "accepted": c["accepted"],
-            "warned": c["warned"],
-            "quarantined": c["quarantined"],
-            "duplicates": c["duplicates"],
-        }
+        {"source": source, "day": day, **{name: c[name] for name in COUNT_COLUMNS}}
         for (source, day), c in sorted(counts.items())
     ]
     if not rows:
@@ -62,10 +128,7 @@ async def add_counts(session: AsyncSession, counts: dict[tuple[str, date], Count
     statement = insert(quality_count)
     statement = statement.on_conflict_do_update(
         index_elements=[quality_count.c.source, quality_count.c.day],
-        set_={
-            name: quality_count.c[name] + statement.excluded[name]
-            for name in ("received", "accepted", "warned", "quarantined", "duplicates")
-        },
+        set_={name: quality_count.c[name] + statement.excluded[name] for name in COUNT_COLUMNS},
     )
     await session.execute(statement, rows)
 
@@ -75,11 +138,15 @@ async def record_findings(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         await session.execute(insert(finding).on_conflict_do_nothing(), rows)
 
 
-async def counts(session: AsyncSession) -> list[dict[str, Any]]:
-    result = await session.execute(
-        select(quality_count).order_by(quality_count.c.day, quality_count.c.source)
-    )
-    return [dict(r._mapping) for r in result]
+async def counts(
+    session: AsyncSession, first: date | None = None, last: date | None = None
+) -> list[dict[str, Any]]:
+    query = select(quality_count).order_by(quality_count.c.day, quality_count.c.source)
+    if first is not None:
+        query = query.where(quality_count.c.day >= first)
+    if last is not None:
+        query = query.where(quality_count.c.day <= last)
+    return [dict(r._mapping) for r in await session.execute(query)]
 
 
 async def findings_for(
@@ -91,3 +158,193 @@ async def findings_for(
         )
     )
     return [dict(r._mapping) for r in result]
+
+
+# -- the scheduled checks ---------------------------------------------------------------
+
+
+async def daily_received(
+    session: AsyncSession, first: date, last: date
+) -> dict[str, dict[date, int]]:
+    """Records received per source and day (duplicates included: a flood of copies is one)."""
+    rows = await session.execute(
+        select(quality_count.c.source, quality_count.c.day, quality_count.c.received).where(
+            quality_count.c.day.between(first, last)
+        )
+    )
+    daily: dict[str, dict[date, int]] = defaultdict(dict)
+    for r in rows:
+        daily[r.source][r.day] = int(r.received)
+    return daily
+
+
+async def save_volume_findings(session: AsyncSession, found: Sequence[VolumeFinding]) -> None:
+    if not found:
+        return
+    statement = insert(volume_finding)
+    statement = statement.on_conflict_do_update(
+        index_elements=[volume_finding.c.source, volume_finding.c.day],
+        set_={
+            **{c: statement.excluded[c] for c in ("kind", "observed", "usual")},
+            "checked_at": func.now(),
+        },
+    )
+    rows = [
+        {
+            "source": f.source,
+            "day": f.day,
+            "kind": f.kind,
+            "observed": f.observed,
+            "usual": f.usual,
+        }
+        for f in found
+    ]
+    await session.execute(statement, rows)
+
+
+async def volume_findings(session: AsyncSession, first: date, last: date) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(volume_finding)
+        .where(volume_finding.c.day.between(first, last))
+        .order_by(volume_finding.c.day, volume_finding.c.source)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def _flag_rows(rule_id: str, message: Any, where: Any) -> Any:
+    """INSERT INTO finding SELECT ... FROM seen_event: a warning on every event matched."""
+    event = func.jsonb_build_object(
+        "source",
+        seen_event.c.source,
+        "provenance",
+        func.jsonb_build_object("source_record_id", seen_event.c.source_record_id),
+        "occurred_at",
+        seen_event.c.occurred_at,
+    )
+    chosen = select(
+        seen_event.c.event_id,
+        literal(rule_id),
+        seen_event.c.source,
+        literal("warning"),
+        func.left(message, 500),
+        _beijing_day(seen_event.c.received_at),
+        event,
+        seen_event.c.received_at,
+    ).where(where)
+    columns = ["event_id", "rule_id", "source", "severity", "message", "day", "event"]
+    return insert(finding).from_select([*columns, "received_at"], chosen).on_conflict_do_nothing()
+
+
+async def flag_backlog(session: AsyncSession, source: str, first: date, last: date) -> int:
+    """Q-OVC-03: flag the events of ``source`` on their way during its silence [first,
+    last]: occurred by the end of it, received after it (within a month)."""
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time())
+    message = literal(f"on its way while {source} was silent from {first} to {last}")
+    where = and_(
+        seen_event.c.source == source,
+        func.timezone(_BEIJING, seen_event.c.occurred_at) < end,
+        func.timezone(_BEIJING, seen_event.c.received_at) >= end,
+        func.timezone(_BEIJING, seen_event.c.received_at) < end + timedelta(days=31),
+    )
+    result = await session.execute(_flag_rows("Q-OVC-03", message, where))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+#: Per source: the median age on arrival over the window; per (source, day): the day's
+#: median; days whose median exceeds the source's by the margin are late deliveries.
+_LATE_DELIVERIES = text(
+    """
+    WITH arrivals AS (
+        SELECT source,
+               (received_at AT TIME ZONE 'Asia/Shanghai')::date AS day,
+               EXTRACT(EPOCH FROM received_at - occurred_at) / 86400.0 AS age
+        FROM quality.seen_event
+        WHERE received_at >= :since AND received_at < :until AND source IS NOT NULL
+    ), usual AS (
+        SELECT source, percentile_cont(0.5) WITHIN GROUP (ORDER BY age) AS age
+        FROM arrivals GROUP BY source HAVING count(*) >= 20
+    ), days AS (
+        SELECT source, day, percentile_cont(0.5) WITHIN GROUP (ORDER BY age) AS age,
+               count(*) AS n
+        FROM arrivals WHERE day BETWEEN :first AND :last GROUP BY source, day
+    )
+    SELECT d.source, d.day, d.age AS day_age, u.age AS usual_age, d.n
+    FROM days d JOIN usual u USING (source)
+    WHERE d.n >= 3 AND d.age > u.age + :margin
+    """
+)
+
+
+async def late_deliveries(
+    session: AsyncSession, first: date, last: date, margin_days: float
+) -> list[dict[str, Any]]:
+    since = datetime.combine(first - timedelta(days=90), datetime.min.time(), TIMEZONE)
+    until = datetime.combine(last + timedelta(days=2), datetime.min.time(), TIMEZONE)
+    rows = await session.execute(
+        _LATE_DELIVERIES,
+        {
+            "since": since,
+            "until": until,
+            "first": first,
+            "last": last,
+            "margin": margin_days,
+        },
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def flag_late_delivery(
+    session: AsyncSession, source: str, day: date, usual_age_days: float, day_age_days: float
+) -> int:
+    """Q-TIM-02: flag the records of a late delivery that are older than the source's usual."""
+    message = literal(
+        f"delivered on {day} in a batch of median age {day_age_days:.0f} days "
+        f"(usually {usual_age_days:.0f})"
+    )
+    where = and_(
+        seen_event.c.source == source,
+        _beijing_day(seen_event.c.received_at) == day,
+        seen_event.c.received_at - seen_event.c.occurred_at > timedelta(days=usual_age_days),
+    )
+    result = await session.execute(_flag_rows("Q-TIM-02", message, where))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- the report and the outcomes --------------------------------------------------------
+
+
+async def rule_counts(session: AsyncSession, first: date, last: date) -> list[dict[str, Any]]:
+    """Findings per source, day and rule in [first, last]."""
+    rows = await session.execute(
+        select(finding.c.source, finding.c.day, finding.c.rule_id, func.count().label("n"))
+        .where(finding.c.day.between(first, last))
+        .group_by(finding.c.source, finding.c.day, finding.c.rule_id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def examples(
+    session: AsyncSession, rule_id: str, first: date, last: date, limit: int = 3
+) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(finding.c.source, finding.c.day, finding.c.message, finding.c.event)
+        .where(finding.c.rule_id == rule_id, finding.c.day.between(first, last))
+        .order_by(finding.c.day)
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def record_ids_with(
+    session: AsyncSession, rule_ids: Sequence[str], after: int = 0, limit: int = 10000
+) -> list[dict[str, Any]]:
+    """Record ids with a finding of one of ``rule_ids`` (for the evaluation's outcomes)."""
+    record_id = finding.c.event["provenance"]["source_record_id"].astext
+    rows = await session.execute(
+        select(finding.c.rule_id, finding.c.source, record_id.label("record_id"))
+        .where(finding.c.rule_id.in_(list(rule_ids)))
+        .order_by(finding.c.rule_id, finding.c.event_id)
+        .offset(after)
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]

@@ -1,14 +1,18 @@
 """Table-1 quality rules (R-7.3.2) as named, pure checks of one event.
 
 Each rule has an id, its table-1 dimension and a severity: a ``warning`` lets the event
-through with the finding recorded; ``quarantine`` holds it back. Rules that need history
-or other sources (value consistency across sources, reasonableness of successive values,
-overall completeness) run over the stored findings and counts, not here.
+through with the finding recorded; ``quarantine`` holds it back; ``drop`` (duplicates) drops
+it once, counted. A rule is a pure function of the event, its source and a :class:`Context`:
+what the store knew when the batch was checked (the registry entry, the person's earlier
+death reports, the record an event duplicates). Overall completeness judges a source's
+daily volume, not one event: :func:`volume_findings` (run by the scheduled check).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import statistics
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -36,13 +40,37 @@ class Dimension(StrEnum):
 class Severity(StrEnum):
     WARNING = "warning"
     QUARANTINE = "quarantine"
+    DROP = "drop"  # entity integrity: a duplicate record, dropped once and counted
+
+
+@dataclass(frozen=True, slots=True)
+class Pensioner:
+    """What quality keeps of a registry record (R-7.2) to check events against."""
+
+    sex: str
+    birth_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class DeathReport:
+    """A death date some earlier event reported for the same person."""
+
+    event_id: uuid.UUID
+    source: str
+    death_date: date
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a rule may know besides the event: the time of the check."""
+    """What a rule may know besides the event: the time of the check and what the store
+    held for this event's person and record when its batch was checked."""
 
     now: datetime
+    registry_loaded: bool = False
+    pensioner: Pensioner | None = None
+    deaths: tuple[DeathReport, ...] = ()
+    duplicate_of: str | None = None  # where the same source record id was first seen
+    near_duplicate_of: uuid.UUID | None = None  # the event with the same content
 
 
 Check = Callable[[LifeEvent, Source, Context], str | None]
@@ -54,7 +82,8 @@ class Rule:
     dimension: Dimension
     severity: Severity
     description: str
-    check: Check
+    #: None for the rules the scheduled volume check applies (they judge a day of a source).
+    check: Check | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +111,18 @@ def _field_domains(event: LifeEvent, source: Source, ctx: Context) -> str | None
     return "; ".join(problems) or None
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as a finding shows it: its repr, cut short (a 10 MB value stays a line)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def _domain_problem(spec: FieldSpec, value: Any) -> str | None:
+    if isinstance(value, dict | list):
+        return f"{_show(value)} is not a {spec.type.value}"
     try:
         if spec.type is FieldType.ENUM and str(value) not in spec.domain:
-            return f"{value!r} not in {list(spec.domain)}"
+            return f"{_show(value)} not in {list(spec.domain)}"
         if spec.type is FieldType.DATE:
             date.fromisoformat(str(value))
         elif spec.type is FieldType.DATETIME:
@@ -93,12 +130,27 @@ def _domain_problem(spec: FieldSpec, value: Any) -> str | None:
         elif spec.type is FieldType.INTEGER:
             int(str(value))
         elif spec.type is FieldType.DECIMAL and not Decimal(str(value)).is_finite():
-            return f"{value!r} is not a finite number"
+            return f"{_show(value)} is not a finite number"
         elif spec.type is FieldType.BOOLEAN and not isinstance(value, bool):
-            return f"{value!r} is not true/false"
+            return f"{_show(value)} is not true/false"
     except (ValueError, InvalidOperation):
-        return f"{value!r} is not a valid {spec.type.value}"
+        return f"{_show(value)} is not a valid {spec.type.value}"
     return None
+
+
+#: Longest attribute value (characters) a department record plausibly holds; a longer one
+#: is garbage or an attack, and would bloat every message and row that carries it.
+MAX_VALUE_CHARS = 2000
+
+
+def _bounded_values(event: LifeEvent, source: Source, ctx: Context) -> str | None:
+    problems = []
+    for name, value in event.attributes.items():
+        if isinstance(value, dict | list):
+            problems.append(f"{name}: a nested {type(value).__name__}, not a value")
+        elif isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+            problems.append(f"{name}: {len(value):,} characters (limit {MAX_VALUE_CHARS:,})")
+    return "; ".join(problems) or None
 
 
 EARLIEST_EVENT = datetime(1900, 1, 1, tzinfo=UTC)
@@ -139,18 +191,121 @@ def _ordered_dates(event: LifeEvent, source: Source, ctx: Context) -> str | None
     return None
 
 
-#: Late by more than this many times the source's usual delay (and a month) is stale.
-TIMELINESS_FACTOR = 3
-TIMELINESS_SLACK = timedelta(days=30)
+#: Late by more than this many times the source's usual delay, and at least four weeks, is
+#: stale. A department's delays spread log-normally around the usual one; six times it is
+#: beyond nearly every on-time record, and four weeks catches a batch held back a month
+#: from a source that normally delivers within days.
+TIMELINESS_FACTOR = 6
+TIMELINESS_FLOOR = timedelta(days=28)
+
+
+def timeliness_limit(source: Source) -> timedelta:
+    return max(timedelta(days=source.expected_delay_days * TIMELINESS_FACTOR), TIMELINESS_FLOOR)
 
 
 def _timely(event: LifeEvent, source: Source, ctx: Context) -> str | None:
     age = event.received_at - event.occurred_at
-    limit = timedelta(days=source.expected_delay_days * TIMELINESS_FACTOR) + TIMELINESS_SLACK
-    if age > limit:
+    if age > timeliness_limit(source):
         return (
             f"arrived {age.days} days after it occurred (usual delay {source.expected_delay_days})"
         )
+    return None
+
+
+def _record_id_present(event: LifeEvent, source: Source, ctx: Context) -> str | None:
+    if not event.provenance.source_record_id.strip():
+        return "the department's record id is empty"
+    return None
+
+
+def _exact_duplicate(event: LifeEvent, source: Source, ctx: Context) -> str | None:
+    if ctx.duplicate_of is None:
+        return None
+    return f"record {event.provenance.source_record_id} was already received ({ctx.duplicate_of})"
+
+
+def _near_duplicate(event: LifeEvent, source: Source, ctx: Context) -> str | None:
+    if ctx.near_duplicate_of is None:
+        return None
+    return f"same person, time and content as event {ctx.near_duplicate_of} under another id"
+
+
+def _in_registry(event: LifeEvent, source: Source, ctx: Context) -> str | None:
+    # Before the registry is loaded every event would fail: that is no finding about it.
+    if ctx.registry_loaded and ctx.pensioner is None:
+        return "the person is not in the pensioner registry"
+    return None
+
+
+def sex_of_id(id_masked: str) -> str | None:
+    """M/F from the 17th character of an 18-character id (kept by the mask), else None."""
+    if len(id_masked) != 18 or not id_masked[16].isdigit():
+        return None
+    return "M" if int(id_masked[16]) % 2 else "F"
+
+
+def _agrees_with_registry(event: LifeEvent, source: Source, ctx: Context) -> str | None:
+    if ctx.pensioner is None:
+        return None
+    sex = sex_of_id(event.person.id_masked)
+    if sex is not None and sex != ctx.pensioner.sex:
+        return f"the id number says sex {sex}, the registry {ctx.pensioner.sex}"
+    return None
+
+
+#: Death dates of one person further apart than this disagree (a funeral home and a
+#: household office may date the same death a day or two apart).
+DEATH_DATE_TOLERANCE = timedelta(days=3)
+
+
+def death_date_of(event: LifeEvent) -> date | None:
+    value = event.attributes.get("death_date")
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _disagreeing(event: LifeEvent, ctx: Context, *, same_source: bool) -> list[DeathReport]:
+    death = death_date_of(event)
+    if death is None:
+        return []
+    return [
+        d
+        for d in ctx.deaths
+        if d.event_id != event.event_id
+        and (d.source == event.source) is same_source
+        and abs(d.death_date - death) > DEATH_DATE_TOLERANCE
+    ]
+
+
+def _deaths_agree_across_sources(event: LifeEvent, source: Source, ctx: Context) -> str | None:
+    others = _disagreeing(event, ctx, same_source=False)
+    if not others:
+        return None
+    seen = ", ".join(sorted({f"{d.source} {d.death_date}" for d in others}))
+    return f"death_date {death_date_of(event)} disagrees with {seen}"
+
+
+def _successive_deaths(event: LifeEvent, source: Source, ctx: Context) -> str | None:
+    earlier = _disagreeing(event, ctx, same_source=True)
+    if not earlier:
+        return None
+    dates = ", ".join(sorted({str(d.death_date) for d in earlier}))
+    return f"this source reported the death on {dates} before, now on {death_date_of(event)}"
+
+
+def _after_birth(event: LifeEvent, source: Source, ctx: Context) -> str | None:
+    if ctx.pensioner is None:
+        return None
+    born = ctx.pensioner.birth_date
+    death = death_date_of(event)
+    if death is not None and death < born:
+        return f"death_date {death} is before the registry birth date {born}"
+    if event.occurred_at.date() < born:
+        return f"occurred on {event.occurred_at.date()}, before the birth date {born}"
     return None
 
 
@@ -191,13 +346,112 @@ RULES: tuple[Rule, ...] = (
         "The event arrived within a few times its source's usual delay.",
         _timely,
     ),
+    Rule(
+        "Q-DOM-03",
+        Dimension.VALUE_DOMAIN,
+        Severity.QUARANTINE,
+        f"Attribute values are plain values of at most {MAX_VALUE_CHARS:,} characters.",
+        _bounded_values,
+    ),
+    Rule(
+        "Q-ENT-01",
+        Dimension.ENTITY_INTEGRITY,
+        Severity.QUARANTINE,
+        "The record's identifier (the department's record id) is present.",
+        _record_id_present,
+    ),
+    Rule(
+        "Q-ENT-02",
+        Dimension.ENTITY_INTEGRITY,
+        Severity.DROP,
+        "Exact duplicate: a record id already received is dropped once (a redelivery of the "
+        "same message is not a duplicate).",
+        _exact_duplicate,
+    ),
+    Rule(
+        "Q-ENT-03",
+        Dimension.ENTITY_INTEGRITY,
+        Severity.DROP,
+        "Near duplicate: the same person, time and content under another record id.",
+        _near_duplicate,
+    ),
+    Rule(
+        "Q-REF-01",
+        Dimension.REFERENTIAL_INTEGRITY,
+        Severity.WARNING,
+        "The person is in the pensioner registry (others go to auxiliary analysis, R-7.5.1 c).",
+        _in_registry,
+    ),
+    Rule(
+        "Q-VAL-01",
+        Dimension.VALUE_CONSISTENCY,
+        Severity.WARNING,
+        "The sex encoded in the id number agrees with the registry.",
+        _agrees_with_registry,
+    ),
+    Rule(
+        "Q-VAL-02",
+        Dimension.VALUE_CONSISTENCY,
+        Severity.WARNING,
+        "A person's death date agrees across sources (within 3 days).",
+        _deaths_agree_across_sources,
+    ),
+    Rule(
+        "Q-LOG-02",
+        Dimension.LOGICAL_CONSISTENCY,
+        Severity.QUARANTINE,
+        "No death and no event before the person's registry birth date.",
+        _after_birth,
+    ),
+    Rule(
+        "Q-REA-01",
+        Dimension.REASONABLENESS,
+        Severity.WARNING,
+        "A source's successive death reports of one person agree (within 3 days).",
+        _successive_deaths,
+    ),
+    Rule(
+        "Q-OVC-01",
+        Dimension.OVERALL_COMPLETENESS,
+        Severity.WARNING,
+        "A source delivers on a day about its usual volume: a day with (almost) nothing from a "
+        "source that usually sends many is a silent day (scheduled check).",
+    ),
+    Rule(
+        "Q-OVC-02",
+        Dimension.OVERALL_COMPLETENESS,
+        Severity.WARNING,
+        "A day of more than three times a source's usual volume is a flood (scheduled check).",
+    ),
+    Rule(
+        "Q-OVC-03",
+        Dimension.OVERALL_COMPLETENESS,
+        Severity.WARNING,
+        "A record that was on its way while its source was silent arrived with the backlog: "
+        "flagged (scheduled check).",
+    ),
+    Rule(
+        "Q-TIM-02",
+        Dimension.UPDATE_TIMELINESS,
+        Severity.WARNING,
+        "A day's delivery whose median age is weeks beyond the source's usual is a late batch: "
+        "its records older than usual are flagged (scheduled check).",
+    ),
 )
+RULE_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+#: The rules of a record already received: checked first, and alone (a duplicate is dropped).
+DUPLICATE_RULES = (RULE_BY_ID["Q-ENT-02"], RULE_BY_ID["Q-ENT-03"])
+CONTENT_RULES = tuple(r for r in RULES if r not in DUPLICATE_RULES and r.check is not None)
 
 
-def assess(event: LifeEvent, source: Source, ctx: Context) -> list[Finding]:
+def assess(
+    event: LifeEvent, source: Source, ctx: Context, rules: Sequence[Rule] = RULES
+) -> list[Finding]:
     """Every finding of every rule for one event (empty: clean)."""
     findings = []
-    for rule in RULES:
+    for rule in rules:
+        if rule.check is None:
+            continue
         message = rule.check(event, source, ctx)
         if message is not None:
             findings.append(Finding(rule, message))
@@ -206,3 +460,88 @@ def assess(event: LifeEvent, source: Source, ctx: Context) -> list[Finding]:
 
 def is_quarantined(findings: list[Finding]) -> bool:
     return any(f.rule.severity is Severity.QUARANTINE for f in findings)
+
+
+def is_duplicate(findings: list[Finding]) -> bool:
+    return any(f.rule.severity is Severity.DROP for f in findings)
+
+
+# ---------------------------------------------------------------------------------------
+# Overall completeness (table 1): a source's daily volume against its own recent history.
+# ---------------------------------------------------------------------------------------
+
+#: Days of history a source's usual volume is taken from (the median: a silent week or a
+#: flood in the window does not move it).
+VOLUME_WINDOW_DAYS = 28
+#: A source is judged only after this many days of history.
+VOLUME_MIN_HISTORY_DAYS = 14
+#: Silence is judged only for sources that usually send at least this many records a day:
+#: a Poisson day of mean 8 is empty with probability e**-8 (3 in 10,000).
+SILENT_MIN_USUAL = 8.0
+SILENT_SHARE = 0.1
+FLOOD_FACTOR = 3.0
+FLOOD_MIN_EXTRA = 10
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeFinding:
+    source: str
+    day: date
+    kind: str  # "silent" | "flood"
+    observed: int
+    usual: float
+
+    @property
+    def rule_id(self) -> str:
+        return "Q-OVC-01" if self.kind == "silent" else "Q-OVC-02"
+
+    @property
+    def message(self) -> str:
+        verb = "silent" if self.kind == "silent" else "flooding"
+        return (
+            f"{self.source} {verb} on {self.day}: {self.observed} records, usually {self.usual:g}"
+        )
+
+
+def volume_findings(
+    daily: Mapping[str, Mapping[date, int]], first: date, last: date
+) -> list[VolumeFinding]:
+    """Silent and flooding (source, day) in [first, last], each against the median of the
+    source's previous :data:`VOLUME_WINDOW_DAYS` days (days without records count as 0,
+    from the source's first day on)."""
+    found = []
+    for source, counts in sorted(daily.items()):
+        if not counts:
+            continue
+        began = min(counts)
+        day = max(first, began + timedelta(days=VOLUME_MIN_HISTORY_DAYS))
+        while day <= last:
+            window = [
+                counts.get(day - timedelta(days=k), 0)
+                for k in range(1, VOLUME_WINDOW_DAYS + 1)
+                if day - timedelta(days=k) >= began
+            ]
+            usual = float(statistics.median(window))
+            observed = counts.get(day, 0)
+            if usual >= SILENT_MIN_USUAL and observed <= usual * SILENT_SHARE:
+                found.append(VolumeFinding(source, day, "silent", observed, usual))
+            elif observed > usual * FLOOD_FACTOR + FLOOD_MIN_EXTRA:
+                found.append(VolumeFinding(source, day, "flood", observed, usual))
+            day += timedelta(days=1)
+    return found
+
+
+def silent_runs(findings: Sequence[VolumeFinding]) -> list[tuple[str, date, date]]:
+    """Consecutive silent days of each source as (source, first day, last day)."""
+    runs: list[tuple[str, date, date]] = []
+    for f in sorted((f for f in findings if f.kind == "silent"), key=lambda f: (f.source, f.day)):
+        if runs and runs[-1][0] == f.source and runs[-1][2] + timedelta(days=1) == f.day:
+            runs[-1] = (f.source, runs[-1][1], f.day)
+        else:
+            runs.append((f.source, f.day, f.day))
+    return runs
+
+
+#: A day's delivery is a late batch when its median age exceeds the source's usual median
+#: age by this much; its records older than the usual median are then flagged (Q-TIM-02).
+LATE_DELIVERY_MARGIN = timedelta(days=14)
