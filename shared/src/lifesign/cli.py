@@ -330,6 +330,116 @@ def explain(
     console.print(events)
 
 
+SCORING_URL = "http://127.0.0.1:8104"
+model_app = typer.Typer(help="The scoring model registry (R-8.2.4).", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@app.command()
+def train(
+    province: Annotated[Path, typer.Option(help="A simulated province (lifesign simulate).")],
+    out: Annotated[Path, typer.Option(help="Where to write the model.")] = Path("var/model.json"),
+    version: Annotated[str, typer.Option(help="The model version.")] = "",
+) -> None:
+    """Train the scoring model on a simulated province split by time (R-7.5.2.2) and write
+    it with its training report (``<out>.report.json``)."""
+    report = _train_model(province, out, version)
+    _print_training(report)
+
+
+def _train_model(province: Path, out: Path, version: str) -> dict[str, Any]:
+    from datetime import date
+
+    _simulator()
+    from lifesign_sim import training
+
+    manifest = json.loads((province / "manifest.json").read_text())
+    start = date.fromisoformat(manifest["parameters"]["start"])
+    days = int(manifest["parameters"]["days"])
+    version = version or f"xgb-{start.isoformat()}-{days}d-s{manifest['parameters']['seed']}"
+    model, report = training.train_on_province(province, start=start, days=days, version=version)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(model.to_bytes())
+    out.with_suffix(".report.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
+    return report
+
+
+def _print_training(report: dict[str, Any]) -> None:
+    table = Table("on the test period", "AUC", "dead certified", "living certified",
+                  "impersonation certified", title=f"model {report['model_version']}")  # fmt: skip
+    for name, r in report["test"].items():
+        table.add_row(
+            name, f"{r['auc']:.3f}" if r["auc"] is not None else "-",
+            f"{r['dead_certified']} of {r['dead']} ({(r['dead_certified_rate'] or 0):.2%})",
+            f"{(r['living_certified_share'] or 0):.1%}",
+            f"{r.get('impersonation_certified', 0)} of {r.get('impersonation_windows', 0)}",
+        )  # fmt: skip
+    console.print(table)
+    flagged = [
+        f"{kind} {row['group']}" for kind, rows in report["fairness"].items() for row in rows
+        if row["flagged"]
+    ]  # fmt: skip
+    console.print("fairness gaps flagged: " + (", ".join(flagged) or "none"))
+
+
+@model_app.command("list")
+def model_list(scoring: Annotated[str, typer.Option(help="Scoring's URL.")] = SCORING_URL) -> None:
+    """Every model version with its window, size, threshold, role and who promoted it."""
+    import httpx
+
+    answer = httpx.get(f"{scoring}/models", timeout=10)
+    answer.raise_for_status()
+    table = Table("version", "role", "trained", "rows", "threshold", "promoted by")
+    for m in answer.json():
+        table.add_row(
+            m["version"], m["role"], f"{m['trained_from']}..{m['trained_to']}", str(m["rows"]),
+            f"{m['threshold']:.6f}", m["promoted_by"] or "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@model_app.command("register")
+def model_register(
+    path: Annotated[Path, typer.Argument(help="A model written by lifesign train.")],
+    scoring: Annotated[str, typer.Option(help="Scoring's URL.")] = SCORING_URL,
+) -> None:
+    """Register a trained model as a challenger."""
+    import httpx
+
+    answer = httpx.post(f"{scoring}/models", content=path.read_bytes(), timeout=60)
+    answer.raise_for_status()
+    console.print(answer.json())
+
+
+@model_app.command("promote")
+def model_promote(
+    version: Annotated[str, typer.Argument(help="The version to make champion.")],
+    by: Annotated[str, typer.Option(help="Who promotes it.")],
+    scoring: Annotated[str, typer.Option(help="Scoring's URL.")] = SCORING_URL,
+) -> None:
+    """Make a version the champion (the former one is retired)."""
+    import httpx
+
+    answer = httpx.post(f"{scoring}/models/{version}/promote", params={"by": by}, timeout=10)
+    answer.raise_for_status()
+    console.print(answer.json())
+
+
+@model_app.command("rollback")
+def model_rollback(
+    by: Annotated[str, typer.Option(help="Who rolls back.")],
+    scoring: Annotated[str, typer.Option(help="Scoring's URL.")] = SCORING_URL,
+) -> None:
+    """Restore the previous champion."""
+    import httpx
+
+    answer = httpx.post(f"{scoring}/models/rollback", params={"by": by}, timeout=10)
+    answer.raise_for_status()
+    console.print(answer.json())
+
+
 @app.command()
 def migrate() -> None:
     """Apply every service's migrations to LIFESIGN_DATABASE_URL."""

@@ -15,6 +15,7 @@ import csv
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,7 +23,13 @@ from numpy.typing import NDArray
 from lifesign.catalogue import CATALOGUE, EvidenceClass
 from lifesign.events import InsuranceType
 from lifesign_scoring.features import PROOF_METHODS, SOURCE_INDEX, Population, Trail, compute
-from lifesign_scoring.learning import Dataset
+from lifesign_scoring.learning import (
+    Dataset,
+    ScoringModel,
+    time_split,
+    train,
+    training_report,
+)
 from lifesign_sim.formats import PERSONS_FILE, RECORDS_FILE, Expected, RecordKind
 
 #: Records the platform never takes in (dead letters, quarantine, duplicates).
@@ -206,3 +213,20 @@ def _records(path: Path, ids: dict[str, int]) -> Records:
 def _age_bands(age: NDArray[np.int64]) -> NDArray[np.str_]:
     bands = np.array(["<60", "60-69", "70-79", "80-89", "90+"])
     return bands[np.clip((age - 50) // 10, 0, 4)]
+
+
+def train_on_province(
+    province: Path, *, start: date, days: int, version: str, step: int = 30
+) -> tuple[ScoringModel, dict[str, Any]]:
+    """Train on a simulated province split by time: the first half of the period for
+    training, the next quarter for calibration and the threshold, the last for the test."""
+    persons, records = load(province)
+    end = start + timedelta(days=days - 1)
+    data = windows(persons, records, start=start, end=end, step=step)
+    validation_from = start + timedelta(days=days // 2)
+    test_from = start + timedelta(days=(days * 3) // 4)
+    split = time_split(data, validation_from.toordinal(), test_from.toordinal())
+    model = train(split, version=version)
+    report = training_report(model, split)
+    model.facts["metrics"] = report["test"]["xgboost"]
+    return model, report
