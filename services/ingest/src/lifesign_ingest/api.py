@@ -28,6 +28,7 @@ from lifesign.settings import TIMEZONE
 from lifesign_ingest import repository
 from lifesign_ingest.intake import Intake
 from lifesign_ingest.models import messaging
+from lifesign_ingest.pull import JobSpec, PullRunner
 from lifesign_ingest.service import (
     RecordRejected,
     RegistryRow,
@@ -263,3 +264,47 @@ def _csv_line(cells: list[str]) -> str:
     out = io.StringIO()
     csv.writer(out).writerow(cells)
     return out.getvalue()
+
+
+# --- pull jobs (R-8.2.3 task scheduling) -------------------------------------------------
+
+
+@router.put("/jobs/{job_id}")
+async def put_job(request: Request, job_id: str, spec: JobSpec) -> dict[str, Any]:
+    """Create or reconfigure a pull job: its source, endpoint, extraction and
+    transformation rules and schedule. A new job runs at the next scheduler tick."""
+    catalogue_source(spec.source)
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions.begin() as session:
+        await repository.upsert_job(
+            session, job_id, spec.model_dump(mode="json"), runtime.clock.now()
+        )
+    return {"job_id": job_id, **spec.model_dump(mode="json")}
+
+
+@router.get("/jobs")
+async def get_jobs(request: Request, source: str | None = None) -> list[dict[str, Any]]:
+    """Every pull job with its rules, cursor, next run, consecutive failures and last error."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        return await repository.jobs(session, source)
+
+
+@router.get("/jobs/{job_id}/runs")
+async def get_job_runs(request: Request, job_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    """A job's run history, newest first: status, attempt, counts, cursor, error."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        return await repository.job_runs(session, job_id, min(max(limit, 1), 1000))
+
+
+@router.post("/jobs/{job_id}/run")
+async def post_job_run(request: Request, job_id: str) -> dict[str, Any]:
+    """Run a job now (outside its schedule); the answer is the run's report."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        if not [j for j in await repository.jobs(session) if j["job_id"] == job_id]:
+            raise HTTPException(status_code=404, detail=f"no pull job {job_id!r}")
+    runner: PullRunner = runtime.parts["pull"]
+    report = await runner.run(job_id)
+    return {k: v for k, v in vars(report).items() if k != "started_at"}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from lifesign.bus import BatchConsumer
 from lifesign.messaging import Outbox
 from lifesign.service import Runtime, ServiceSpec, serve
@@ -13,12 +15,20 @@ from lifesign_ingest.api import router
 from lifesign_ingest.consumers import FeedHandler
 from lifesign_ingest.intake import Intake
 from lifesign_ingest.models import SCHEMA, messaging
+from lifesign_ingest.pull import PullRunner
 
 NAME = "ingest"
 
 
 class IngestSettings(ServiceSettings):
     """Settings of the ingest service (env prefix LIFESIGN_)."""
+
+    pull_tick_seconds: float = Field(
+        default=5.0, gt=0, description="How often the scheduler looks for due pull jobs."
+    )
+    pull_retry_seconds: float = Field(
+        default=30.0, gt=0, description="First wait after a failed pull; doubles per failure."
+    )
 
 
 def _raw(value: bytes) -> bytes:
@@ -38,8 +48,24 @@ def wire(runtime: Runtime) -> None:
             **runtime.consumer_kwargs(),
         )
     )
-    # Registry imports write to the outbox and relay it; this catches what a crash left.
-    runtime.relay(Outbox(messaging.outbox))
+    # Registry imports and pull jobs write to the outbox and relay it; this catches what a
+    # crash left.
+    outbox = Outbox(messaging.outbox)
+    runtime.relay(outbox)
+    # Tests may wire the service with the common settings: the defaults apply then.
+    settings = runtime.settings
+    if not isinstance(settings, IngestSettings):
+        settings = IngestSettings.model_validate(settings.model_dump())
+    runner = PullRunner(
+        intake=intake,
+        sessions=runtime.sessions,
+        producer=runtime.producer,
+        clock=runtime.clock,
+        outbox=outbox,
+        retry_base_seconds=settings.pull_retry_seconds,
+    )
+    runtime.parts["pull"] = runner
+    runtime.every(settings.pull_tick_seconds, runner.run_due, name="pull jobs")
 
 
 SPEC = ServiceSpec(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,7 +17,9 @@ from lifesign.events import LifeEvent
 from lifesign_ingest.models import (
     event_lineage,
     feed_count,
+    job_run,
     pensioner,
+    pull_job,
     upload,
     upload_error,
 )
@@ -230,3 +232,106 @@ async def upload_errors(
     )
     async for row in result:
         yield row.row, row.record_id, row.reason
+
+
+# --- pull jobs -----------------------------------------------------------------------------
+
+
+async def upsert_job(
+    session: AsyncSession, job_id: str, spec: dict[str, Any], now: datetime
+) -> None:
+    """Create or reconfigure a pull job; its cursor, failures and runs are kept."""
+    statement = insert(pull_job).values(job_id=job_id, next_run_at=now, **spec)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[pull_job.c.job_id],
+            set_={name: statement.excluded[name] for name in spec},
+        )
+    )
+
+
+async def due_jobs(session: AsyncSession, now: datetime) -> list[str]:
+    rows = await session.execute(
+        select(pull_job.c.job_id)
+        .where(pull_job.c.enabled, pull_job.c.next_run_at <= now)
+        .order_by(pull_job.c.next_run_at)
+    )
+    return list(rows.scalars())
+
+
+async def lock_job(session: AsyncSession, job_id: str) -> dict[str, Any] | None:
+    """The job's row, locked for this transaction; None if another replica holds it."""
+    row = (
+        await session.execute(
+            select(pull_job).where(pull_job.c.job_id == job_id).with_for_update(skip_locked=True)
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def move_cursor(session: AsyncSession, job_id: str, cursor: str | None) -> None:
+    await session.execute(update(pull_job).where(pull_job.c.job_id == job_id).values(cursor=cursor))
+
+
+async def finish_job_run(
+    session: AsyncSession,
+    report: Any,
+    *,
+    started_at: datetime,
+    finished_at: datetime,
+    retry_after: Callable[[int, int], timedelta],
+) -> datetime | None:
+    """Record a run and schedule the next one (backoff after failures); returns when."""
+    job = (
+        await session.execute(
+            select(pull_job.c.failures, pull_job.c.every_seconds)
+            .where(pull_job.c.job_id == report.job_id)
+            .with_for_update()
+        )
+    ).first()
+    if job is None:
+        return None
+    failed = report.status == "failed"
+    failures = job.failures + 1 if failed else 0
+    await session.execute(
+        insert(job_run).values(
+            job_id=report.job_id,
+            attempt=job.failures + 1,
+            status=report.status,
+            started_at=started_at,
+            finished_at=finished_at,
+            cursor_from=report.cursor_from,
+            cursor_to=report.cursor_to,
+            pages=report.pages,
+            fetched=report.fetched,
+            accepted=report.accepted,
+            rejected=report.rejected,
+            duplicates=report.duplicates,
+            error=report.error,
+        )
+    )
+    next_run = finished_at + retry_after(failures, job.every_seconds)
+    values: dict[str, Any] = {"failures": failures, "next_run_at": next_run}
+    if failed:
+        values["last_error"] = report.error
+    else:
+        values.update(last_error=None, last_success_at=finished_at)
+    await session.execute(update(pull_job).where(pull_job.c.job_id == report.job_id).values(values))
+    return next_run
+
+
+async def jobs(session: AsyncSession, source: str | None = None) -> list[dict[str, Any]]:
+    statement = select(pull_job).order_by(pull_job.c.job_id)
+    if source is not None:
+        statement = statement.where(pull_job.c.source == source)
+    return [dict(r._mapping) for r in await session.execute(statement)]
+
+
+async def job_runs(session: AsyncSession, job_id: str, limit: int) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(job_run)
+        .where(job_run.c.job_id == job_id)
+        .order_by(job_run.c.run_id.desc())
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]
