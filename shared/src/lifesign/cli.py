@@ -72,16 +72,21 @@ def demo(
     persons: Annotated[int, typer.Option(help="Pensioners of the simulated county.")] = 3000,
     days: Annotated[int, typer.Option(help="Simulated days.")] = 365,
     seed: Annotated[int, typer.Option(help="Simulation seed.")] = 1,
+    scoring: Annotated[
+        bool, typer.Option(help="Big-data auxiliary certification by the scoring model.")
+    ] = True,
 ) -> None:
     """The main job on embedded defaults: a simulated county through the services, then the
     evaluation against its ground truth (``--slice``: the foundation's slice instead)."""
     if slice_only:
         _demo_slice(var_dir)
     else:
-        _demo_county(var_dir, persons=persons, days=days, seed=seed)
+        _demo_county(var_dir, persons=persons, days=days, seed=seed, scoring=scoring)
 
 
-def _demo_county(var_dir: Path, *, persons: int, days: int, seed: int) -> None:
+def _demo_county(
+    var_dir: Path, *, persons: int, days: int, seed: int, scoring: bool = True
+) -> None:
     from datetime import date, timedelta
 
     sim = _simulator()
@@ -103,13 +108,18 @@ def _demo_county(var_dir: Path, *, persons: int, days: int, seed: int) -> None:
         f"simulated {manifest['persons']:,} pensioners from {start}: {manifest['deaths']} deaths, "
         f"{manifest['records']:,} department records ({seconds_simulate:.1f}s)"
     )
+    model = _demo_model(var_dir, start=start, seed=seed) if scoring else None
     with console.status("starting Tansu, PostgreSQL and seven services…"):
         # The demo drives the daily sweep itself, date by simulated date.
         running = stack(
             var_dir=var_dir,
             kafka_bootstrap=kafka,
             database_url=database,
-            extra_env={"LIFESIGN_SWEEP_INTERVAL_S": "0"},
+            extra_env={
+                "LIFESIGN_SWEEP_INTERVAL_S": "0",
+                "LIFESIGN_DECIDE_INTERVAL_S": "0",
+                "LIFESIGN_SCORING_ENABLED": str(scoring).lower(),
+            },
         )
         handle = running.__enter__()
     try:
@@ -119,6 +129,7 @@ def _demo_county(var_dir: Path, *, persons: int, days: int, seed: int) -> None:
                 county.run_county(
                     province=province, results=results, bootstrap=handle.kafka_bootstrap,
                     urls=urls, start=start, manifest=manifest, seconds_simulate=seconds_simulate,
+                    model=model,
                 )
             )  # fmt: skip
     finally:
@@ -143,6 +154,35 @@ def _demo_county(var_dir: Path, *, persons: int, days: int, seed: int) -> None:
     _print_metrics(metrics)
     console.print(f"report: {report}   metrics: {var_dir / 'evaluation.json'}")
     console.print(f"[bold]demo finished in {time.monotonic() - started:.1f}s[/bold]")
+
+
+#: Pensioners of the earlier simulated province the demo's model is trained on.
+DEMO_TRAINING_PERSONS = 6000
+
+
+def _demo_model(var_dir: Path, *, start: Any, seed: int) -> Path:
+    """The scoring model, trained beforehand on the two simulated years before the demo's
+    (same seed), never on the year it is then judged on."""
+    from datetime import timedelta
+
+    sim = _simulator()
+    began = time.monotonic()
+    earlier = var_dir / "training-province"
+    with console.status("training the scoring model on the two years before…"):
+        config = sim.simulate.SimulationConfig(
+            persons=DEMO_TRAINING_PERSONS, start=start - timedelta(days=730), days=730, seed=seed
+        )
+        sim.simulate.run(config, earlier)
+        path = var_dir / "model" / "model.json"
+        report = _train_model(earlier, path, "")
+    test = report["test"]["xgboost"]
+    console.print(
+        f"scoring model {report['model_version']} ({time.monotonic() - began:.1f}s): test AUC "
+        f"{test['auc']:.3f}, dead certified {test['dead_certified']} of {test['dead']}, living "
+        f"certified {test['living_certified_share']:.1%} "
+        f"(report: {path.with_suffix('.report.json')})"
+    )
+    return path
 
 
 def _demo_slice(var_dir: Path) -> None:
@@ -273,6 +313,7 @@ def _print_metrics(metrics: dict[str, object]) -> None:
         "death_to_suspension_days_p95", "improper_payment_yuan",
         "improper_payment_recovered_yuan", "living_wrongly_suspended",
         "living_wrongly_suspended_person_days", "big_data_certified_share",
+        "big_data_aux_certified_share",
         "living_asked_to_act", "clean_records_quarantined_share",
     ):  # fmt: skip
         table.add_row(key, str(metrics.get(key)))

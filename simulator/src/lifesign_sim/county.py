@@ -197,6 +197,18 @@ async def import_registry(ingest_url: str, province: Path, as_of: date) -> dict[
         return result
 
 
+async def install_model(scoring_url: str, model: Path) -> str:
+    """Register a trained model with scoring and promote it to champion; its version."""
+    blob = await asyncio.to_thread(model.read_bytes)
+    async with httpx.AsyncClient(base_url=scoring_url, timeout=120) as client:
+        answer = await client.post("/models", content=blob)
+        answer.raise_for_status()
+        version = str(answer.json()["version"])
+        promoted = await client.post(f"/models/{version}/promote", params={"by": "demo"})
+        promoted.raise_for_status()
+    return version
+
+
 @dataclass
 class CountyRun:
     province: Path
@@ -218,13 +230,19 @@ async def run_county(
     start: date,
     manifest: dict[str, Any],
     seconds_simulate: float,
+    model: Path | None = None,
 ) -> CountyRun:
-    """Drive a simulated province through a running stack and dump what it decided."""
+    """Drive a simulated province through a running stack and dump what it decided.
+
+    With ``model`` (trained beforehand on an earlier simulated period) scoring gets it as
+    its champion and decides at every month end, before the sweep (R-7.5.2.3)."""
     dumper = Dumper(bootstrap, results)
     dumping = asyncio.create_task(dumper.run())
     try:
         await asyncio.wait_for(dumper.started.wait(), 60)
         started = time.monotonic()
+        if model is not None:
+            await install_model(urls["scoring"], model)
         registry = await import_registry(urls["ingest"], province, start)
         # The matcher must know every pensioner before their records arrive: evidence for
         # a person not (yet) in the registry is analysed as unmatched (R-7.5.1 c) and not
@@ -240,6 +258,11 @@ async def run_county(
             # daily sweep for each date of the month, R-6.3, R-6.4, R-7.9).
             await wait_until_drained(list(urls.values()), quiet_seconds=1.0, timeout=1800)
             async with httpx.AsyncClient(timeout=600) as client:
+                if model is not None:
+                    decided = await client.post(
+                        f"{urls['scoring']}/decide", params={"through": day.isoformat()}
+                    )
+                    decided.raise_for_status()
                 swept = await client.post(
                     f"{urls['matcher']}/sweep", params={"through": day.isoformat()}
                 )

@@ -71,7 +71,8 @@ Certification
     ``as_of <= end`` (by version) gives the last proof of life; ``certified_share_by_method``
     is the share per ``last_proof_method`` whose ``last_proof_of_life_at`` (Beijing date)
     is in [start, end], ``none`` for the others (no change, no proof, or an older one).
-    ``big_data_certified_share`` is its ``big_data`` entry.
+    ``big_data_certified_share`` is its ``big_data`` entry, ``big_data_aux_certified_share``
+    its ``big_data_aux`` entry (certified by scoring's model from auxiliary behaviour).
 
 Burden (R-7.6: people asked to come forward)
     The living-throughout are persons with no death on or before ``end`` and no prison term
@@ -140,7 +141,13 @@ __all__ = [
 
 TRUTH_STATUSES: tuple[str, ...] = ("alive", "not_started", "imprisoned", "dead")
 PLATFORM_STATUSES: tuple[str, ...] = (*(s.value for s in Status), "unknown")
-CERTIFICATION_METHODS: tuple[str, ...] = ("big_data", "biometric", "home_visit", "manual")
+CERTIFICATION_METHODS: tuple[str, ...] = (
+    "big_data",
+    "biometric",
+    "home_visit",
+    "manual",
+    "big_data_aux",  # scoring's model (R-7.5.2.3), appended: earlier codes stay the same
+)
 AGE_BANDS: tuple[str, ...] = ("<60", "60-69", "70-79", "80-89", "90+")
 
 #: Keys scripts rely on.
@@ -1138,6 +1145,7 @@ def _certification(persons: _Persons, changes: _Changes, s_ord: int, e_ord: int)
     by_method["none"] = share(int(counts[0]))
     return {
         "big_data_certified_share": by_method["big_data"],
+        "big_data_aux_certified_share": by_method["big_data_aux"],
         "certified_share_by_method": by_method,
         "alive_at_end": n,
     }
