@@ -99,4 +99,12 @@ class FeedHandler:
 def _shortened(item: Envelope[bytes]) -> Envelope[bytes]:
     if len(item.value) <= MAX_RECORD_BYTES:
         return item
-    return dataclasses.replace(item, value=item.value[:DEAD_LETTER_KEEP_BYTES])
+    cut = item.value[:DEAD_LETTER_KEEP_BYTES]
+    for trim in range(4):  # end on a whole UTF-8 character, so the copy stays readable text
+        try:
+            (cut[: len(cut) - trim]).decode()
+        except UnicodeDecodeError:
+            continue
+        cut = cut[: len(cut) - trim]
+        break
+    return dataclasses.replace(item, value=cut)
