@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date
+from typing import Any
 
 import orjson
 from confluent_kafka import Producer as DepartmentProducer
@@ -63,7 +64,7 @@ async def test_department_feed_from_librdkafka_with_bad_input_of_every_kind(
     kafka_bootstrap: str,
     ingest_sessions: async_sessionmaker[AsyncSession],
     producer: Producer,
-    read_topic: object,
+    read_topic: Any,
 ) -> None:
     await ensure_topics(kafka_bootstrap, [FUNERAL, BANK, UNKNOWN])
     tag = uuid.uuid4().hex[:6]
@@ -101,7 +102,7 @@ async def test_department_feed_from_librdkafka_with_bad_input_of_every_kind(
         await task
     assert (consumer.stats.handled, consumer.stats.dead_lettered) == (3, 4)
 
-    read = read_topic  # type: ignore[assignment]
+    read = read_topic
     events = [LifeEvent.model_validate_json(v) for v in await read(topics.EVENTS_NORMALIZED)]
     wanted = {
         event_id_for("funeral_cremation", f"{tag}-1"),
