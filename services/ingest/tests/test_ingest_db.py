@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lifesign.clock import FixedClock
 from lifesign.identity import FieldCipher, Pseudonymizer, key_from_text, make_id_number
 from lifesign.testing import migrated
+from lifesign_ingest import repository
 from lifesign_ingest.api import import_registry
 from lifesign_ingest.main import SPEC
 from lifesign_ingest.models import messaging, pensioner
@@ -92,3 +93,24 @@ async def test_registry_import_reports_clashes_and_publishes_each_pensioner_once
     ]
     assert again.imported == 1
     assert await count(sessions, pensioner) == 2
+
+
+async def test_registry_corrections_are_listed_masked_and_cleared_by_a_good_row_r_7_2(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    bad_id = ID_B[:17] + ("0" if ID_B[17] != "0" else "1")
+    first = await run_import(sessions, registry(("P1", "张建国", ID_A), ("P2", "王秀英", bad_id)))
+    assert [(e.row, e.person_id) for e in first.errors] == [(3, "P2")]
+    async with sessions() as session:
+        listed = await repository.corrections(session, None, 100)
+    assert [(c["file"], c["row"], c["person_id"]) for c in listed] == [("test.csv", 3, "P2")]
+    assert (listed[0]["id_masked"], listed[0]["name_masked"]) == (
+        bad_id[:6] + "********" + bad_id[-4:],
+        "王**",
+    )
+    assert "check digit" in listed[0]["reason"]
+    assert bad_id not in str(listed) and "王秀英" not in str(listed)
+
+    await run_import(sessions, registry(("P2", "王秀英", ID_B)))  # the corrected record
+    async with sessions() as session:
+        assert await repository.corrections(session, None, 100) == []

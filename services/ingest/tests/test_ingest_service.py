@@ -377,3 +377,51 @@ def test_registry_bad_id_is_rejected() -> None:
 def test_registry_nan_amount_is_a_row_error() -> None:
     with pytest.raises(RecordRejected, match="monthly_benefit"):
         _import(_row(monthly_benefit="NaN"))
+
+
+# --- GB/T 31594-style checks of the registry (R-7.2) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        (
+            {"retirement_date": "2010-01-01"},
+            "retirement_date: after benefit_start (benefits follow it)",
+        ),
+        ({"retirement_date": "1979-06-01"}, "retirement_date: at age 29, below 40 (a date error?)"),
+        ({"household_registration_date": "1949-01-01"}, "household_registration_date: before"),
+        ({"last_certified_on": "1940-01-01"}, "last_certified_on: before the birth date"),
+        ({"phone": "12345"}, "phone: not a mobile (11 digits) or fixed-line number"),
+        ({"contact_phone": "1381234567x"}, "contact_phone: not a mobile"),
+    ],
+)
+def test_registry_dates_and_phones_must_be_coherent_r_7_2(
+    overrides: dict[str, str], reason: str
+) -> None:
+    with pytest.raises(RecordRejected) as caught:
+        _import(_row(**overrides))
+    assert str(caught.value).startswith(reason)
+
+
+def test_registry_coherent_dates_and_phones_are_accepted_r_7_2() -> None:
+    record = _import(
+        _row(
+            retirement_date="2004-12-31",  # at 55, the month before benefits start
+            household_registration_date="1958-03-01",
+            last_certified_on="2025-06-30",
+            phone="138 1234 5678",
+            contact_phone="010-87654321",
+        )
+    ).record
+    assert record.retirement_date == date(2004, 12, 31)
+
+
+def test_row_error_masks_the_person_r_5_3_3() -> None:
+    from lifesign_ingest.service import row_error
+
+    error = row_error(7, {"person_id": "P9", "id_number": ID15, "name": " 張三 "}, "why")
+    assert (error.row, error.person_id, error.reason) == (7, "P9", "why")
+    assert (error.id_masked, error.name_masked) == ("110105********002X", "张*")
+    bad = row_error(8, {"person_id": "P9", "id_number": ID18[:17] + "0", "name": ""}, "x")
+    assert (bad.id_masked, bad.name_masked) == ("110105********0020", None)

@@ -35,6 +35,7 @@ from lifesign_ingest.service import (
     RowError,
     read_registry_csv,
     registry_row,
+    row_error,
     unique_rows,
 )
 from lifesign_ingest.upload import ENCODINGS, FileFormat, Uploader, UploadRefused
@@ -64,6 +65,7 @@ async def import_registry(
     result = ImportResult(file)
     outbox = Outbox(messaging.outbox)
     chunk: list[tuple[int, RegistryRow]] = []
+    rejected: list[RowError] = []
     for number, row in read_registry_csv(lines):
         result.rows += 1
         try:
@@ -80,11 +82,11 @@ async def import_registry(
                 )
             )
         except RecordRejected as error:
-            result.errors.append(RowError(number, row.get("person_id", ""), str(error)))
-        if len(chunk) >= IMPORT_CHUNK:
-            await _store(sessions, outbox, chunk, file, result)
-            chunk = []
-    await _store(sessions, outbox, chunk, file, result)
+            rejected.append(row_error(number, row, str(error)))
+        if len(chunk) + len(rejected) >= IMPORT_CHUNK:
+            await _store(sessions, outbox, chunk, rejected, file, result, clock)
+            chunk, rejected = [], []
+    await _store(sessions, outbox, chunk, rejected, file, result, clock)
     return result
 
 
@@ -92,19 +94,25 @@ async def _store(
     sessions: async_sessionmaker[AsyncSession],
     outbox: Outbox,
     numbered: list[tuple[int, RegistryRow]],
+    rejected: list[RowError],
     file: str,
     result: ImportResult,
+    clock: Clock,
 ) -> None:
-    if not numbered:
+    if not numbered and not rejected:
         return
     async with sessions.begin() as session:
         known = await repository.pseudonyms_of_person_ids(
             session, [r.record.person_id for _, r in numbered]
         )
         rows, errors = unique_rows(numbered, known)
+        errors = rejected + errors
         result.errors += errors
         result.imported += len(rows)
         await repository.upsert_pensioners(session, rows, file)
+        # R-7.2: a corrected record clears what was listed against it; new errors are listed.
+        await repository.clear_corrections(session, [r.record.person_id for r in rows])
+        await repository.add_corrections(session, file, errors, clock.now())
         await outbox.add(
             session,
             [
@@ -149,9 +157,28 @@ async def post_registry_import(
         "imported": result.imported,
         "rejected": len(result.errors),
         "corrections_needed": [
-            {"row": e.row, "person_id": e.person_id, "reason": e.reason} for e in result.errors
+            {
+                "row": e.row,
+                "person_id": e.person_id,
+                "id_masked": e.id_masked,
+                "name_masked": e.name_masked,
+                "reason": e.reason,
+            }
+            for e in result.errors
         ],
     }
+
+
+@router.get("/registry/corrections")
+async def get_registry_corrections(
+    request: Request, file: str | None = None, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Registry records that need correction before certification can run on them
+    (R-7.2, GB/T 31594-style checks), masked; a later import that accepts the person
+    removes them from the list."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        return await repository.corrections(session, file, min(max(limit, 1), 10_000))
 
 
 @router.get("/feeds/counts")

@@ -20,10 +20,11 @@ from lifesign_ingest.models import (
     job_run,
     pensioner,
     pull_job,
+    registry_correction,
     upload,
     upload_error,
 )
-from lifesign_ingest.service import RegistryRow
+from lifesign_ingest.service import RegistryRow, RowError
 
 
 async def record_lineage(
@@ -335,3 +336,42 @@ async def job_runs(session: AsyncSession, job_id: str, limit: int) -> list[dict[
         .limit(limit)
     )
     return [dict(r._mapping) for r in rows]
+
+
+# --- registry corrections (R-7.2) ----------------------------------------------------------
+
+
+async def add_corrections(
+    session: AsyncSession, file: str, errors: Sequence[RowError], at: datetime
+) -> None:
+    if not errors:
+        return
+    rows = [
+        {
+            "file": file,
+            "row": e.row,
+            "person_id": e.person_id,
+            "id_masked": e.id_masked,
+            "name_masked": e.name_masked,
+            "reason": e.reason,
+            "reported_at": at,
+        }
+        for e in errors
+    ]
+    await session.execute(insert(registry_correction), rows)
+
+
+async def clear_corrections(session: AsyncSession, person_ids: Sequence[str]) -> None:
+    if person_ids:
+        await session.execute(
+            registry_correction.delete().where(
+                registry_correction.c.person_id.in_(sorted(set(person_ids)))
+            )
+        )
+
+
+async def corrections(session: AsyncSession, file: str | None, limit: int) -> list[dict[str, Any]]:
+    statement = select(registry_correction).order_by(registry_correction.c.id).limit(limit)
+    if file is not None:
+        statement = statement.where(registry_correction.c.file == file)
+    return [dict(r._mapping) for r in await session.execute(statement)]

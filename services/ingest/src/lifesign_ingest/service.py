@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -297,6 +298,8 @@ class RowError:
     row: int
     person_id: str
     reason: str
+    id_masked: str | None = None
+    name_masked: str | None = None
 
 
 def read_registry_csv(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -337,10 +340,10 @@ def registry_row(
         if row.get("retirement_date")
         else None
     )
-    if benefit_start <= birth:
-        raise RecordRejected("benefit_start: before the birth date")
-    if retirement is not None and retirement <= birth:
-        raise RecordRejected("retirement_date: before the birth date")
+    _check_dates(row, birth, benefit_start, retirement)
+    for name in ("phone", "contact_phone"):
+        if row.get(name) and not _PHONE.fullmatch(row[name].replace(" ", "")):
+            raise RecordRejected(f"{name}: not a mobile (11 digits) or fixed-line number")
     registration = check_region("registration_region", row["registration_region"]) or ""
     try:
         record = PensionerRecord(
@@ -373,6 +376,39 @@ def registry_row(
     return RegistryRow(record, cipher.encrypt(json.dumps(pii, ensure_ascii=False), context="pii"))
 
 
+#: A mainland mobile (1 + 10 digits) or a fixed line with its area code (010-12345678).
+_PHONE = re.compile(r"1\d{10}|0\d{2,3}-?\d{7,8}")
+#: Below this age a retirement date is a data error, not an early retirement (the earliest
+#: statutory pension ages are 50 and, for special work types, 45).
+MIN_RETIREMENT_AGE = 40
+
+
+def _check_dates(
+    row: dict[str, str], birth: date, benefit_start: date, retirement: date | None
+) -> None:
+    """GB/T 31594-style logical consistency of the registry's dates (R-7.2):
+    birth < retirement <= benefit start, and nothing recorded before the birth."""
+    if benefit_start <= birth:
+        raise RecordRejected("benefit_start: before the birth date")
+    if retirement is not None:
+        if retirement <= birth:
+            raise RecordRejected("retirement_date: before the birth date")
+        if retirement > benefit_start:
+            raise RecordRejected("retirement_date: after benefit_start (benefits follow it)")
+        age = (
+            retirement.year
+            - birth.year
+            - ((retirement.month, retirement.day) < (birth.month, birth.day))
+        )
+        if age < MIN_RETIREMENT_AGE:
+            raise RecordRejected(
+                f"retirement_date: at age {age}, below {MIN_RETIREMENT_AGE} (a date error?)"
+            )
+    for name in ("household_registration_date", "last_certified_on"):
+        if row.get(name) and _date(name, row[name]) < birth:
+            raise RecordRejected(f"{name}: before the birth date")
+
+
 def unique_rows(
     numbered: list[tuple[int, RegistryRow]], known: dict[str, str]
 ) -> tuple[list[RegistryRow], list[RowError]]:
@@ -386,7 +422,13 @@ def unique_rows(
         person_id, pseudonym = row.record.person_id, row.record.pseudonym
         if owner.setdefault(person_id, pseudonym) != pseudonym:
             errors.append(
-                RowError(number, person_id, "person_id: already registered with another id number")
+                RowError(
+                    number,
+                    person_id,
+                    "person_id: already registered with another id number",
+                    row.record.id_masked,
+                    row.record.name_masked,
+                )
             )
             continue
         earlier = latest.get(pseudonym)
@@ -396,6 +438,8 @@ def unique_rows(
                     number,
                     person_id,
                     f"id_number: also on row {earlier[0]} under another person_id",
+                    row.record.id_masked,
+                    row.record.name_masked,
                 )
             )
             continue
@@ -451,3 +495,15 @@ def _decimal(field: str, text: str) -> str | None:
     if value < 0:
         raise RecordRejected(f"{field}: negative")
     return str(value)
+
+
+def row_error(number: int, row: dict[str, str], reason: str) -> RowError:
+    """A row to correct, with the person shown masked (R-5.3.3) so a clerk can find them."""
+    raw_id, raw_name = row.get("id_number", "").strip(), normalise_name(row.get("name", ""))
+    try:
+        id_masked: str | None = mask_id_number(normalize_id_number(raw_id)) if raw_id else None
+    except InvalidIdNumber:
+        id_masked = mask_id_number(raw_id) if len(raw_id) >= 15 else "*" * len(raw_id)
+    return RowError(
+        number, row.get("person_id", ""), reason, id_masked, mask_name(raw_name) or None
+    )
