@@ -12,11 +12,22 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from lifesign.bus import Batch, BatchConsumer, DeadLetter, Producer, ensure_topics, json_decoder
+from lifesign.bus import (
+    Batch,
+    BatchConsumer,
+    DeadLetter,
+    Producer,
+    ensure_topics,
+    json_decoder,
+    murmur2,
+)
 from lifesign.db import make_engine, make_sessions
 
 POISON = 13
@@ -168,3 +179,9 @@ async def test_offsets_are_committed_after_the_batch(
     second.stop()
     await task
     assert sorted(seen) == list(range(11))
+
+
+@given(st.binary(max_size=100))
+def test_fast_murmur2_partitions_keys_exactly_as_aiokafka_does(key: bytes) -> None:
+    # A key must keep its partition whichever producer (or version of ours) sent it.
+    assert murmur2(key) == aiokafka_murmur2(key)

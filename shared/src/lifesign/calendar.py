@@ -29,6 +29,7 @@ before ``start`` and the window is in WARNING from its first day.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -138,8 +139,12 @@ def validity_end(start: date, alignment: AnnualAlignment | None = None) -> date:
     return latest
 
 
+@functools.lru_cache(maxsize=65536)
 def validity_window(start: date, alignment: AnnualAlignment | None = None) -> ValidityWindow:
-    """Return the validity window starting on ``start`` (R-6.1 to R-6.4)."""
+    """Return the validity window starting on ``start`` (R-6.1 to R-6.4).
+
+    Cached: a window depends only on its arguments, a year holds a few hundred distinct
+    start dates, and month arithmetic costs more than the rest of a status evaluation."""
     end = validity_end(start, alignment)
     return ValidityWindow(
         start=start,

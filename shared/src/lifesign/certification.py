@@ -40,6 +40,7 @@ class EvidenceKind(StrEnum):
     DEATH = "death"  # funeral, medical death certificate, household cancellation
     PRISON = "prison"  # a prison term; release is an attribute of the same record
     RETRACTION = "retraction"  # a reviewer withdrew a wrong death/prison record
+    UNCONFIRMED = "unconfirmed"  # auxiliary analysis could not confirm life (R-7.5.2.3)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -73,6 +74,8 @@ class CertificationState:
     last_alive: ProofOfLife | None = None
     losses: frozenset[LossRecord] = field(default_factory=frozenset)
     retracted: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    # The latest day auxiliary analysis judged and could not confirm life (a max).
+    unconfirmed_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,11 @@ def fold(state: CertificationState, evidence: Evidence) -> CertificationState:
         proof = as_proof(evidence)
         if state.last_alive is None or proof > state.last_alive:
             return replace(state, last_alive=proof)
+        return state
+    if evidence.kind is EvidenceKind.UNCONFIRMED:
+        day = local_date(evidence.occurred_at)
+        if state.unconfirmed_on is None or day > state.unconfirmed_on:
+            return replace(state, unconfirmed_on=day)
         return state
     if evidence.kind is EvidenceKind.RETRACTION:
         if evidence.retracts is None:
@@ -264,6 +272,10 @@ def _calendar_status(
     window = validity_window(start, alignment)
     period = window.period_on(as_of)
     evidence = (state.last_alive.event_id,) if state.last_alive else ()
+    if period is Period.WARNING and _unconfirmed_in_warning(state, window, as_of):
+        # R-7.5.2.3: not confirmed by auxiliary analysis in the warning period -> pending
+        # now, so that a reminder or a visit starts before validity runs out.
+        return StatusView(Status.PENDING, "R-7.5.2.3", window, None, False, evidence)
     status = _PERIOD_STATUS[period]
     return StatusView(
         status,
@@ -273,6 +285,11 @@ def _calendar_status(
         status is Status.SUSPENDED,
         evidence,
     )
+
+
+def _unconfirmed_in_warning(state: CertificationState, window: ValidityWindow, as_of: date) -> bool:
+    day = state.unconfirmed_on
+    return day is not None and window.warning_start <= day <= as_of
 
 
 class StateChange(BaseModel):

@@ -29,10 +29,11 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lifesign.bus import OutMessage, Producer
+from lifesign.db import bulk_insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +76,14 @@ class Inbox:
         ids = sorted(set(message_ids))
         if not ids:
             return set()
-        statement = (
-            insert(self._table)
-            .values([{"consumer": self._consumer, "message_id": i} for i in ids])
-            .on_conflict_do_nothing()
-            .returning(self._table.c.message_id)
+        rows = await bulk_insert(
+            session,
+            self._table,
+            [{"consumer": self._consumer, "message_id": i} for i in ids],
+            on_conflict="nothing",
+            returning=["message_id"],
         )
-        return set((await session.execute(statement)).scalars())
+        return {r.message_id for r in rows}
 
 
 class Outbox:
@@ -102,7 +104,7 @@ class Outbox:
             }
             for m in messages
         ]
-        await session.execute(insert(self._table), rows)
+        await bulk_insert(session, self._table, rows)
 
     async def relay(
         self, sessions: async_sessionmaker[AsyncSession], producer: Producer, *, chunk: int = 5000
@@ -114,16 +116,25 @@ class Outbox:
         consumers downstream drop the copy by its id).
         """
         published = 0
+        table = self._table
         while True:
             async with sessions.begin() as session:
-                rows = (
-                    await session.execute(
-                        select(self._table)
-                        .order_by(self._table.c.id)
-                        .limit(chunk)
-                        .with_for_update(skip_locked=True)
+                # Take and delete in one statement; the delete commits only if the send
+                # below succeeds, otherwise the rows come back for the next relay.
+                oldest = (
+                    select(table.c.id)
+                    .order_by(table.c.id)
+                    .limit(chunk)
+                    .with_for_update(skip_locked=True)
+                )
+                taken = await session.execute(
+                    table.delete()
+                    .where(table.c.id.in_(oldest.scalar_subquery()))
+                    .returning(
+                        table.c.id, table.c.topic, table.c.key, table.c.value, table.c.headers
                     )
-                ).all()
+                )
+                rows = sorted(taken, key=lambda r: r.id)
                 if not rows:
                     return published
                 await producer.send_many(
@@ -136,9 +147,6 @@ class Outbox:
                         )
                         for r in rows
                     ]
-                )
-                await session.execute(
-                    self._table.delete().where(self._table.c.id.in_([r.id for r in rows]))
                 )
                 published += len(rows)
             if len(rows) < chunk:

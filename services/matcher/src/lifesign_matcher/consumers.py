@@ -13,18 +13,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign import topics
-from lifesign.bus import Batch, Envelope, Headers, OutMessage
+from lifesign.bus import Batch, Envelope, Headers, OutMessage, encode
 from lifesign.calendar import AnnualAlignment
-from lifesign.certification import (
-    EvidenceKind,
-    LossRecord,
-    ProofOfLife,
-    as_loss,
-    as_proof,
-    local_date,
-)
+from lifesign.catalogue import EvidenceClass
+from lifesign.certification import Evidence, EvidenceKind, as_loss, fold, local_date
 from lifesign.clock import Clock
-from lifesign.events import AuxiliaryEvent, LifeEvent, PensionerRecord
+from lifesign.events import LifeEvent, PensionerRecord
 from lifesign.messaging import Outbox
 from lifesign_matcher import repository
 from lifesign_matcher.service import Outcome, classify, evidence_of, next_change
@@ -33,7 +27,9 @@ REVIEW_REASON = "R-7.3.3.2: loss evidence whose id matches a pensioner but whose
 
 
 class Certifier:
-    """Recomputes statuses and publishes the changes (R-6, R-7.5.1 d, R-7.10)."""
+    """Folds evidence, recomputes statuses and publishes the changes (R-6, R-7.5.1, R-7.10):
+    the one place a status is computed, for events, registry updates, scoring decisions,
+    reviews and the daily sweep alike."""
 
     def __init__(
         self, *, outbox: Outbox, clock: Clock, alignment: AnnualAlignment | None = None
@@ -48,33 +44,41 @@ class Certifier:
         moments: dict[str, datetime],
         headers: dict[str, Headers],
     ) -> int:
-        """Recompute the status of each person as of their moment (the arrival of the
-        evidence that touched them; ARCHITECTURE principle 5) and publish what moved."""
-        keys = await repository.lock_states(session, moments)
-        states = await repository.load_states(session, keys)
+        """Recompute the status of each person as of their moment; no new evidence."""
+        return await self.certify(session, {}, moments, headers)
+
+    async def certify(
+        self,
+        session: AsyncSession,
+        evidence: dict[str, list[Evidence]],
+        moments: dict[str, datetime],
+        headers: dict[str, Headers],
+    ) -> int:
+        """Fold each person's new evidence into their locked state, then recompute their
+        status as of their moment (the arrival of the evidence that touched them;
+        ARCHITECTURE principle 5) and publish what moved."""
+        loaded = await repository.lock_and_load(session, moments)
         now = self._clock.now()
-        changes = []
-        for key in keys:
-            state, published = states[key]
+        states, changes, losses = [], [], []
+        for key, (state, published) in loaded.items():
+            for item in evidence.get(key, ()):
+                state = fold(state, item)
+                if item.kind in (EvidenceKind.DEATH, EvidenceKind.PRISON):
+                    losses.append((key, as_loss(item)))
+            states.append(state)
             moment = min(moments[key], now)
             change = next_change(
-                state,
-                published,
-                as_of=local_date(moment),
-                now=moment,
-                alignment=self._alignment,
+                state, published, as_of=local_date(moment), now=moment, alignment=self._alignment
             )
             if change is not None:
                 changes.append(change)
-        await repository.record_changes(session, changes)
+        await repository.add_losses(session, losses)
+        await repository.save(session, states, changes)
         await self._outbox.add(
             session,
             [
                 OutMessage.of(
-                    topics.STATE_CHANGES,
-                    c,
-                    key=c.pseudonym,
-                    headers=headers.get(c.pseudonym, []),
+                    topics.STATE_CHANGES, c, key=c.pseudonym, headers=headers.get(c.pseudonym, [])
                 )
                 for c in changes
             ],
@@ -90,21 +94,33 @@ class ValidatedHandler:
         self._outbox = outbox
 
     async def __call__(self, session: AsyncSession, batch: Batch[LifeEvent]) -> None:
-        events = [item.value for item in batch.items]
-        registry = await repository.registry_entries(session, (e.person.pseudonym for e in events))
-        decided = [
-            (item, classify(item.value, registry.get(item.value.person.pseudonym)))
-            for item in batch.items
-        ]
+        direct = []
+        for item in batch.items:
+            if item.value.evidence is EvidenceClass.AUXILIARY_ALIVE:
+                # R-7.4.3: straight on to scoring, unchanged and without touching the
+                # database: the output is a pure function of the input, so it is emitted
+                # after commit and a redelivered copy is dropped by scoring's inbox.
+                batch.emit(_forward(item, Outcome.AUXILIARY))
+            else:
+                direct.append(item)
+        if direct:
+            await self._direct(session, batch, direct)
+
+    async def _direct(
+        self, session: AsyncSession, batch: Batch[LifeEvent], items: list[Envelope[LifeEvent]]
+    ) -> None:
+        """R-7.5.1: match direct evidence, record the branch (the inbox), then apply it."""
+        registry = await repository.registry_entries(
+            session, (i.value.person.pseudonym for i in items)
+        )
+        decided = [(i, classify(i.value, registry.get(i.value.person.pseudonym))) for i in items]
         fresh = await repository.claim_events(
             session, [_decision_row(i.value, o) for i, o in decided]
         )
-        todo = [
-            (item, outcome)
-            for item, outcome in _first_of_each(decided)
-            if item.value.event_id in fresh
-        ]
-        await self._forward_to_scoring(session, todo)
+        todo = [(i, o) for i, o in _first_of_each(decided) if i.value.event_id in fresh]
+        # Unmatched direct evidence goes to scoring (R-7.5.1 c) through the outbox: it is
+        # claimed in this transaction, so a redelivery would not forward it again.
+        await self._outbox.add(session, [_forward(i, o) for i, o in todo if o is Outcome.UNMATCHED])
         await repository.keep_unmatched(
             session,
             [
@@ -128,46 +144,14 @@ class ValidatedHandler:
         # and each change must be dated when its evidence arrived (principle 5).
         for day in sorted({local_date(i.value.received_at) for i in applied}):
             todays = [i for i in applied if local_date(i.value.received_at) == day]
-            await self._fold(session, todays)
-            headers = {i.value.person.pseudonym: i.trace_headers for i in todays}
+            evidence: dict[str, list[Evidence]] = {}
             moments: dict[str, datetime] = {}
             for item in todays:
                 who, arrived = item.value.person.pseudonym, item.value.received_at
+                evidence.setdefault(who, []).append(evidence_of(item.value))
                 moments[who] = max(moments.get(who, arrived), arrived)
-            await self._certifier.reevaluate(session, moments, headers)
-
-    async def _forward_to_scoring(
-        self, session: AsyncSession, todo: list[tuple[Envelope[LifeEvent], Outcome]]
-    ) -> None:
-        """R-7.5.1 c and R-7.4.3: unmatched and auxiliary evidence go to scoring."""
-        messages = [
-            OutMessage.of(
-                topics.EVENTS_AUXILIARY,
-                AuxiliaryEvent(event=item.value, outcome=outcome.value),
-                key=item.value.person.pseudonym,
-                headers=item.trace_headers,
-            )
-            for item, outcome in todo
-            if outcome in (Outcome.AUXILIARY, Outcome.UNMATCHED)
-        ]
-        await self._outbox.add(session, messages)
-
-    @staticmethod
-    async def _fold(session: AsyncSession, applied: list[Envelope[LifeEvent]]) -> None:
-        best: dict[str, ProofOfLife] = {}
-        losses: list[tuple[str, LossRecord]] = []
-        await repository.lock_states(session, (i.value.person.pseudonym for i in applied))
-        for item in applied:
-            who = item.value.person.pseudonym
-            evidence = evidence_of(item.value)
-            if evidence.kind is EvidenceKind.ALIVE:
-                proof = as_proof(evidence)
-                if who not in best or proof > best[who]:
-                    best[who] = proof
-            else:
-                losses.append((who, as_loss(evidence)))
-        await repository.raise_proofs_of_life(session, list(best.values()), list(best))
-        await repository.add_losses(session, losses)
+            headers = {i.value.person.pseudonym: i.trace_headers for i in todays}
+            await self._certifier.certify(session, evidence, moments, headers)
 
 
 def _first_of_each(
@@ -181,6 +165,15 @@ def _first_of_each(
             seen.add(item.value.event_id)
             result.append((item, outcome))
     return result
+
+
+def _forward(item: Envelope[LifeEvent], outcome: Outcome) -> OutMessage:
+    """The AuxiliaryEvent for scoring, around the event's bytes as they arrived."""
+    event = item.raw or encode(item.value)
+    value = b'{"schema_version":1,"event":' + event + b',"outcome":"' + outcome.encode() + b'"}'
+    return OutMessage(
+        topics.EVENTS_AUXILIARY, value, item.value.person.pseudonym, item.trace_headers
+    )
 
 
 def _decision_row(event: LifeEvent, outcome: Outcome) -> dict[str, Any]:
@@ -204,7 +197,7 @@ class RegistryHandler:
 
     async def __call__(self, session: AsyncSession, batch: Batch[PensionerRecord]) -> None:
         records = [item.value for item in batch.items]
-        await repository.lock_states(session, (r.pseudonym for r in records))
+        await repository.lock_and_load(session, (r.pseudonym for r in records))
         await repository.upsert_pensioners(session, records)
         await self._match_late(session, [r.pseudonym for r in records])
         moments: dict[str, datetime] = {}

@@ -44,6 +44,7 @@ certification = Table(
     Column("alive_event_id", UUID(as_uuid=True)),
     Column("alive_method", String(16)),
     Column("alive_source", String(64)),
+    Column("unconfirmed_on", Date),  # R-7.5.2.3, the latest day scoring could not confirm
     Column("status", String(16)),
     Column("rule", String(32)),
     Column("conflict", String(300)),

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign.catalogue import CertificationMethod, LossKind
@@ -18,7 +18,7 @@ from lifesign.certification import (
     ProofOfLife,
     StateChange,
 )
-from lifesign.db import replace_on_conflict
+from lifesign.db import bulk_insert, bulk_update, replace_on_conflict
 from lifesign.events import LifeEvent, PensionerRecord
 from lifesign_matcher.models import (
     certification,
@@ -33,6 +33,11 @@ from lifesign_matcher.models import (
 from lifesign_matcher.service import Published, RegistryEntry
 
 
+def _any(column: Any, keys: Sequence[str]) -> Any:
+    """``column = ANY(:keys)``: one array parameter, not one bound value per key."""
+    return column == any_(bindparam("keys", list(keys), type_=ARRAY(String)))
+
+
 async def registry_entries(
     session: AsyncSession, pseudonyms: Iterable[str]
 ) -> dict[str, RegistryEntry]:
@@ -41,7 +46,7 @@ async def registry_entries(
         return {}
     rows = await session.execute(
         select(pensioner.c.pseudonym, pensioner.c.name_digest).where(
-            pensioner.c.pseudonym.in_(keys)
+            _any(pensioner.c.pseudonym, keys)
         )
     )
     return {r.pseudonym: RegistryEntry(r.pseudonym, r.name_digest) for r in rows}
@@ -74,62 +79,92 @@ async def upsert_pensioners(session: AsyncSession, records: Sequence[PensionerRe
         pensioner, values, where=lambda new: new.updated_at >= pensioner.c.updated_at
     )
     await session.execute(statement, values)
+    await bulk_insert(
+        session, certification, [{"pseudonym": p} for p in sorted(latest)], on_conflict="nothing"
+    )
 
 
 async def claim_events(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
     """Record decisions; return the event ids seen for the first time (the inbox)."""
-    if not rows:
-        return set()
-    statement = insert(matched_event).on_conflict_do_nothing().returning(matched_event.c.event_id)
-    # executemany with RETURNING: SQLAlchemy batches it ("insertmanyvalues") without
-    # compiling a fresh statement for every batch's shape.
-    result = await session.execute(statement, rows)
-    return set(result.scalars())
+    claimed = await bulk_insert(
+        session, matched_event, rows, on_conflict="nothing", returning=["event_id"]
+    )
+    return {r.event_id for r in claimed}
 
 
-async def lock_states(session: AsyncSession, pseudonyms: Iterable[str]) -> list[str]:
-    """Create missing state rows and lock them, in a fixed order (no deadlocks)."""
+async def lock_and_load(
+    session: AsyncSession, pseudonyms: Iterable[str]
+) -> dict[str, tuple[CertificationState, Published]]:
+    """Create missing state rows, lock them in a fixed order (no deadlocks between
+    replicas) and rebuild each state from its rows with what was last published."""
     keys = sorted(set(pseudonyms))
     if not keys:
-        return []
-    await session.execute(
-        insert(certification).on_conflict_do_nothing(), [{"pseudonym": k} for k in keys]
-    )
-    await session.execute(
-        select(certification.c.pseudonym)
-        .where(certification.c.pseudonym.in_(keys))
+        return {}
+    found = await _lock_and_load(session, keys)
+    missing = [k for k in keys if k not in found]
+    if missing:
+        # Registered pensioners have a row from the start (upsert_pensioners); evidence
+        # or a sweep can still reach someone first, so create theirs now.
+        await bulk_insert(
+            session, certification, [{"pseudonym": k} for k in missing], on_conflict="nothing"
+        )
+        found |= await _lock_and_load(session, missing)
+    return found
+
+
+async def _lock_and_load(
+    session: AsyncSession, keys: list[str]
+) -> dict[str, tuple[CertificationState, Published]]:
+    rows = await session.execute(
+        select(
+            certification,
+            pensioner.c.benefit_start,
+            pensioner.c.base_certified_on,
+            pensioner.c.benefit_region,
+            pensioner.c.residence_region,
+        )
+        .outerjoin(pensioner, pensioner.c.pseudonym == certification.c.pseudonym)
+        .where(_any(certification.c.pseudonym, keys))
         .order_by(certification.c.pseudonym)
-        .with_for_update()
+        .with_for_update(of=certification)
     )
-    return keys
+    losses = await _losses(session, keys)
+    retracted = await _retractions(session, keys)
+    return {r.pseudonym: _state_of(r, losses, retracted) for r in rows}
 
 
-async def raise_proofs_of_life(
-    session: AsyncSession, proofs: Sequence[ProofOfLife], who: Sequence[str]
-) -> None:
-    """Fold proofs of life: the later one (by time, then event id) wins (a max)."""
-    values = [
-        {
-            "pseudonym": p,
-            "alive_at": proof.at,
-            "alive_event_id": proof.event_id,
-            "alive_method": proof.method.value,
-            "alive_source": proof.source,
-        }
-        for p, proof in zip(who, proofs, strict=True)
-    ]
-    if not values:
-        return
-    statement = replace_on_conflict(
-        certification,
-        values,
-        where=lambda new: or_(
-            certification.c.alive_at.is_(None),
-            tuple_(new.alive_at, new.alive_event_id)
-            > tuple_(certification.c.alive_at, certification.c.alive_event_id),
-        ),
+def _state_of(
+    r: Any, losses: dict[str, list[LossRecord]], retracted: dict[str, list[uuid.UUID]]
+) -> tuple[CertificationState, Published]:
+    alive = (
+        ProofOfLife(
+            r.alive_at, r.alive_event_id, CertificationMethod(r.alive_method), r.alive_source
+        )
+        if r.alive_at is not None
+        else None
     )
-    await session.execute(statement, values)
+    state = CertificationState(
+        pseudonym=r.pseudonym,
+        benefit_start=r.benefit_start,
+        base_certified_on=r.base_certified_on,
+        last_alive=alive,
+        losses=frozenset(losses.get(r.pseudonym, ())),
+        retracted=frozenset(retracted.get(r.pseudonym, ())),
+        unconfirmed_on=r.unconfirmed_on,
+    )
+    published = Published(
+        r.status,
+        r.rule,
+        r.conflict,
+        r.hold_payment,
+        r.validity_start,
+        r.validity_end,
+        r.version,
+        r.benefit_region,
+        r.residence_region,
+        r.changed_at,
+    )
+    return state, published
 
 
 async def add_losses(session: AsyncSession, losses: Sequence[tuple[str, LossRecord]]) -> None:
@@ -144,8 +179,7 @@ async def add_losses(session: AsyncSession, losses: Sequence[tuple[str, LossReco
         }
         for who, loss in losses
     ]
-    if values:
-        await session.execute(insert(loss_evidence).on_conflict_do_nothing(), values)
+    await bulk_insert(session, loss_evidence, values, on_conflict="nothing")
 
 
 async def keep_unmatched(session: AsyncSession, events: Sequence[LifeEvent]) -> None:
@@ -157,8 +191,7 @@ async def keep_unmatched(session: AsyncSession, events: Sequence[LifeEvent]) -> 
         }
         for e in events
     ]
-    if values:
-        await session.execute(insert(unmatched_event).on_conflict_do_nothing(), values)
+    await bulk_insert(session, unmatched_event, values, on_conflict="nothing")
 
 
 async def take_unmatched(session: AsyncSession, pseudonyms: Sequence[str]) -> list[LifeEvent]:
@@ -244,65 +277,12 @@ async def add_reviews(session: AsyncSession, events: Sequence[LifeEvent], reason
         }
         for e in events
     ]
-    if values:
-        await session.execute(insert(review).on_conflict_do_nothing(), values)
-
-
-async def load_states(
-    session: AsyncSession, pseudonyms: Sequence[str]
-) -> dict[str, tuple[CertificationState, Published]]:
-    """Rebuild each state from its rows (the fold's parts) with what was last published."""
-    if not pseudonyms:
-        return {}
-    rows = await session.execute(
-        select(
-            certification,
-            pensioner.c.benefit_start,
-            pensioner.c.base_certified_on,
-            pensioner.c.benefit_region,
-            pensioner.c.residence_region,
-        )
-        .outerjoin(pensioner, pensioner.c.pseudonym == certification.c.pseudonym)
-        .where(certification.c.pseudonym.in_(pseudonyms))
-    )
-    losses = await _losses(session, pseudonyms)
-    retracted = await _retractions(session, pseudonyms)
-    result = {}
-    for r in rows:
-        alive = (
-            ProofOfLife(
-                r.alive_at, r.alive_event_id, CertificationMethod(r.alive_method), r.alive_source
-            )
-            if r.alive_at is not None
-            else None
-        )
-        state = CertificationState(
-            pseudonym=r.pseudonym,
-            benefit_start=r.benefit_start,
-            base_certified_on=r.base_certified_on,
-            last_alive=alive,
-            losses=frozenset(losses.get(r.pseudonym, ())),
-            retracted=frozenset(retracted.get(r.pseudonym, ())),
-        )
-        published = Published(
-            r.status,
-            r.rule,
-            r.conflict,
-            r.hold_payment,
-            r.validity_start,
-            r.validity_end,
-            r.version,
-            r.benefit_region,
-            r.residence_region,
-            r.changed_at,
-        )
-        result[r.pseudonym] = (state, published)
-    return result
+    await bulk_insert(session, review, values, on_conflict="nothing")
 
 
 async def _losses(session: AsyncSession, pseudonyms: Sequence[str]) -> dict[str, list[LossRecord]]:
     rows = await session.execute(
-        select(loss_evidence).where(loss_evidence.c.pseudonym.in_(pseudonyms))
+        select(loss_evidence).where(_any(loss_evidence.c.pseudonym, pseudonyms))
     )
     found: dict[str, list[LossRecord]] = {}
     for r in rows:
@@ -317,7 +297,7 @@ async def _retractions(
 ) -> dict[str, list[uuid.UUID]]:
     rows = await session.execute(
         select(retraction.c.pseudonym, retraction.c.retracts).where(
-            retraction.c.pseudonym.in_(pseudonyms)
+            _any(retraction.c.pseudonym, pseudonyms)
         )
     )
     found: dict[str, list[uuid.UUID]] = {}
@@ -326,12 +306,16 @@ async def _retractions(
     return found
 
 
-async def record_changes(session: AsyncSession, changes: Sequence[StateChange]) -> None:
-    """Store the new published status and the transition that explains it."""
-    if not changes:
-        return
-    await session.execute(
-        insert(transition),
+async def save(
+    session: AsyncSession,
+    states: Sequence[CertificationState],
+    changes: Sequence[StateChange],
+) -> None:
+    """Store the folded states, the transitions that explain each change, and the status
+    last published (one statement each for the batch, principle 6)."""
+    await bulk_insert(
+        session,
+        transition,
         [
             {
                 "change_id": c.change_id,
@@ -348,37 +332,37 @@ async def record_changes(session: AsyncSession, changes: Sequence[StateChange]) 
             for c in changes
         ],
     )
-    # One executemany for the batch, not a round trip per person (principle 6). The
-    # last change of a person in the batch is the one that stands.
-    latest = {c.pseudonym: c for c in sorted(changes, key=lambda c: c.version)}
-    await session.execute(
-        certification.update()
-        .where(certification.c.pseudonym == bindparam("who"))
-        .values(
-            status=bindparam("status"),
-            rule=bindparam("rule"),
-            conflict=bindparam("conflict"),
-            hold_payment=bindparam("hold"),
-            validity_start=bindparam("start"),
-            validity_end=bindparam("end"),
-            version=bindparam("version"),
-            changed_at=bindparam("at"),
-        ),
-        [
-            {
-                "who": c.pseudonym,
-                "status": c.to_status.value,
-                "rule": c.rule,
-                "conflict": c.conflict,
-                "hold": c.hold_payment,
-                "start": c.validity_start,
-                "end": c.validity_end,
-                "version": c.version,
-                "at": c.changed_at,
-            }
-            for c in latest.values()
-        ],
-    )
+    published = {c.pseudonym: c for c in sorted(changes, key=lambda c: c.version)}
+    rows = [_certification_row(s, published.get(s.pseudonym)) for s in states]
+    # bulk_update wants one shape per statement: with and without a new status.
+    for shape in {tuple(r) for r in rows}:
+        await bulk_update(
+            session, certification, "pseudonym", [r for r in rows if tuple(r) == shape]
+        )
+
+
+def _certification_row(state: CertificationState, change: StateChange | None) -> dict[str, Any]:
+    alive = state.last_alive
+    row: dict[str, Any] = {
+        "pseudonym": state.pseudonym,
+        "alive_at": alive.at if alive else None,
+        "alive_event_id": alive.event_id if alive else None,
+        "alive_method": alive.method.value if alive else None,
+        "alive_source": alive.source if alive else None,
+        "unconfirmed_on": state.unconfirmed_on,
+    }
+    if change is None:
+        return row  # the status stands; only the fold's parts may have moved
+    return row | {
+        "status": change.to_status.value,
+        "rule": change.rule,
+        "conflict": change.conflict,
+        "hold_payment": change.hold_payment,
+        "validity_start": change.validity_start,
+        "validity_end": change.validity_end,
+        "version": change.version,
+        "changed_at": change.changed_at,
+    }
 
 
 async def explain(session: AsyncSession, pseudonym: str) -> dict[str, Any] | None:
