@@ -91,10 +91,10 @@ _SOURCES = st.sampled_from(["app_12333", "funeral_cremation", "household_cancell
 
 @st.composite
 def _evidence_lists(draw: st.DrawFn) -> list[Evidence]:
-    """Alive, death and prison evidence with unique ids, and retractions of some losses."""
-    specs = draw(
-        st.lists(st.sampled_from([EvidenceKind.ALIVE, EvidenceKind.DEATH, EvidenceKind.PRISON]))
-    )
+    """Alive, death, prison and not-confirmed (R-7.5.2.3) evidence with unique ids, and
+    retractions of some losses."""
+    kinds = [EvidenceKind.ALIVE, EvidenceKind.DEATH, EvidenceKind.PRISON, EvidenceKind.UNCONFIRMED]
+    specs = draw(st.lists(st.sampled_from(kinds)))
     result: list[Evidence] = []
     for n, kind in enumerate(specs, start=1):
         at = draw(_MOMENTS)
@@ -102,6 +102,8 @@ def _evidence_lists(draw: st.DrawFn) -> list[Evidence]:
         if kind is EvidenceKind.ALIVE:
             method = draw(st.sampled_from(CertificationMethod) | st.none())
             result.append(Evidence(kind, _id(n), at, source, method=method))
+        elif kind is EvidenceKind.UNCONFIRMED:
+            result.append(Evidence(kind, _id(n), at, "scoring:xgb-1"))
         elif kind is EvidenceKind.DEATH:
             loss_kind = draw(st.sampled_from([LossKind.DEATH, None]))
             result.append(Evidence(kind, _id(n), at, source, loss_kind=loss_kind))
@@ -118,7 +120,7 @@ def _evidence_lists(draw: st.DrawFn) -> list[Evidence]:
                     released_on=released_on,
                 )
             )
-    losses = [e.event_id for e in result if e.kind is not EvidenceKind.ALIVE]
+    losses = [e.event_id for e in result if e.kind in (EvidenceKind.DEATH, EvidenceKind.PRISON)]
     if losses:
         retracted = draw(st.lists(st.sampled_from(losses), unique=True))
         base = len(result) + 1
@@ -440,3 +442,27 @@ def test_release_record_after_the_sentence_record_ends_the_prison_term() -> None
     state = state_of(sentence, release, certified_on=date(2026, 1, 5))
     view = status_on(state, date(2026, 9, 1))
     assert (view.status, view.rule) == (Status.ELIGIBLE, "R-6.2")
+
+
+@pytest.mark.parametrize(
+    ("decided_on", "expected"),
+    [
+        (date(2026, 10, 9), Status.WARNING),  # before the warning period: not this period's
+        (date(2026, 10, 10), Status.PENDING),  # first day of the warning period (R-6.3)
+        (date(2027, 1, 9), Status.PENDING),  # its last day
+    ],
+)
+def test_not_confirmed_by_scoring_counts_only_within_the_warning_period(
+    decided_on: date, expected: Status
+) -> None:
+    """R-7.5.2.3: validity 2026-01-10 .. 2027-01-10, warning from 2026-10-10."""
+    state = fold(
+        state_of(benefit_start=date(2001, 4, 1), certified_on=date(2026, 1, 10)),
+        Evidence(EvidenceKind.UNCONFIRMED, _id(9), _noon(decided_on), "scoring:xgb-1"),
+    )
+    view = status_on(state, date(2027, 1, 9))
+    assert view.status is expected
+    assert view.hold_payment is False
+    # A later proof of life starts a new window: the old decision no longer counts.
+    renewed = fold(state, alive(1, datetime(2027, 1, 9, 9, tzinfo=UTC)))
+    assert status_on(renewed, date(2027, 1, 9)).status is Status.ELIGIBLE

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lifesign import topics
 from lifesign.bus import Batch, Envelope, Headers, OutMessage, encode
 from lifesign.calendar import AnnualAlignment
-from lifesign.catalogue import EvidenceClass
+from lifesign.catalogue import CertificationMethod, EvidenceClass
 from lifesign.certification import Evidence, EvidenceKind, as_loss, fold, local_date
 from lifesign.clock import Clock
-from lifesign.events import LifeEvent, PensionerRecord
+from lifesign.events import LifeEvent, PensionerRecord, ScoringDecision
 from lifesign.messaging import Outbox
 from lifesign_matcher import repository
 from lifesign_matcher.service import Outcome, classify, evidence_of, next_change
@@ -219,3 +219,51 @@ class RegistryHandler:
         await repository.set_outcomes(session, [(e.event_id, o.value) for e, o in decided])
         todo = [(Envelope(e, "late", 0, 0, None, [], 0), o) for e, o in decided]
         await self._events.apply(session, todo)
+
+
+class DecisionHandler:
+    """``on_decisions``: scoring's auxiliary analysis (R-7.5.2.3) folded like any evidence.
+
+    Confirmed: a proof of life at ``proof_at`` with method ``big_data_aux``. Not confirmed:
+    a person in the warning period becomes pending verification now (the fold keeps the
+    latest such day; :func:`lifesign.certification.status_on` applies it). A decision about
+    someone not in the registry changes nothing; scoring never suspends anyone.
+    """
+
+    def __init__(self, *, certifier: Certifier) -> None:
+        self._certifier = certifier
+
+    async def __call__(self, session: AsyncSession, batch: Batch[ScoringDecision]) -> None:
+        fresh = await repository.claim_decisions(session, [i.value for i in batch.items])
+        items = [i for i in batch.items if i.value.decision_id in fresh]
+        registry = await repository.registry_entries(session, (i.value.pseudonym for i in items))
+        evidence: dict[str, list[Evidence]] = {}
+        moments: dict[str, datetime] = {}
+        headers: dict[str, Headers] = {}
+        for item in items:
+            decision = item.value
+            if decision.pseudonym not in registry:
+                continue
+            evidence.setdefault(decision.pseudonym, []).append(decision_evidence(decision))
+            known = moments.get(decision.pseudonym, decision.decided_at)
+            moments[decision.pseudonym] = max(known, decision.decided_at)
+            headers[decision.pseudonym] = item.trace_headers
+        await self._certifier.certify(session, evidence, moments, headers)
+
+
+def decision_evidence(decision: ScoringDecision) -> Evidence:
+    """The fold's input for one scoring decision; its id is the decision's."""
+    if decision.confirmed:
+        return Evidence(
+            kind=EvidenceKind.ALIVE,
+            event_id=decision.decision_id,
+            occurred_at=decision.proof_at,
+            source=f"scoring:{decision.model_version}"[:64],
+            method=CertificationMethod.BIG_DATA_AUX,
+        )
+    return Evidence(
+        kind=EvidenceKind.UNCONFIRMED,
+        event_id=decision.decision_id,
+        occurred_at=decision.decided_at,
+        source=f"scoring:{decision.model_version}"[:64],
+    )

@@ -8,12 +8,17 @@ from pydantic import Field
 
 from lifesign import topics
 from lifesign.bus import BatchConsumer, json_decoder
-from lifesign.events import LifeEvent, PensionerRecord
+from lifesign.events import LifeEvent, PensionerRecord, ScoringDecision
 from lifesign.messaging import Outbox
 from lifesign.service import Runtime, ServiceSpec, serve
 from lifesign.settings import ServiceSettings
 from lifesign_matcher.api import router
-from lifesign_matcher.consumers import Certifier, RegistryHandler, ValidatedHandler
+from lifesign_matcher.consumers import (
+    Certifier,
+    DecisionHandler,
+    RegistryHandler,
+    ValidatedHandler,
+)
 from lifesign_matcher.models import SCHEMA, messaging
 from lifesign_matcher.review import Reviews
 from lifesign_matcher.sweep import Sweeper
@@ -61,6 +66,15 @@ def wire(runtime: Runtime) -> None:
             topics=[topics.EVENTS_VALIDATED],
             decode=json_decoder(LifeEvent),
             handler=events,
+            **common,
+        )
+    )
+    runtime.consumers.append(
+        BatchConsumer(
+            name="matcher-decisions",
+            topics=[topics.DECISIONS],
+            decode=json_decoder(ScoringDecision),
+            handler=DecisionHandler(certifier=certifier),
             **common,
         )
     )

@@ -6,6 +6,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     Integer,
     String,
     Table,
@@ -143,4 +144,21 @@ unmatched_event = Table(
     Column("pseudonym", String(64), nullable=False, index=True),
     Column("event", JSONB, nullable=False),
     Column("kept_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Scoring's decisions (R-7.5.2.3) as received: the inbox of decisions.v1 (primary key) and
+# the explanation of a big-data (auxiliary) certification: model version, probability,
+# threshold and the top feature contributions.
+scoring_decision = Table(
+    "scoring_decision",
+    metadata,
+    Column("decision_id", UUID(as_uuid=True), primary_key=True),
+    Column("pseudonym", String(64), nullable=False, index=True),
+    Column("as_of", Date, nullable=False),
+    Column("confirmed", Boolean, nullable=False),
+    Column("alive_probability", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("decision", JSONB, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -19,7 +19,7 @@ from lifesign.certification import (
     StateChange,
 )
 from lifesign.db import bulk_insert, bulk_update, replace_on_conflict
-from lifesign.events import LifeEvent, PensionerRecord
+from lifesign.events import LifeEvent, PensionerRecord, ScoringDecision
 from lifesign_matcher.models import (
     certification,
     loss_evidence,
@@ -27,6 +27,7 @@ from lifesign_matcher.models import (
     pensioner,
     retraction,
     review,
+    scoring_decision,
     transition,
     unmatched_event,
 )
@@ -383,8 +384,14 @@ async def explain(session: AsyncSession, pseudonym: str) -> dict[str, Any] | Non
     losses = await session.execute(
         select(loss_evidence).where(loss_evidence.c.pseudonym == pseudonym)
     )
+    decisions = await session.execute(
+        select(scoring_decision.c.decision)
+        .where(scoring_decision.c.pseudonym == pseudonym)
+        .order_by(scoring_decision.c.as_of)
+    )
     return {
         "state": dict(state._mapping),
+        "scoring_decisions": [r.decision for r in decisions],
         "transitions": [dict(r._mapping) for r in transitions],
         "events": [dict(r._mapping) for r in events],
         "loss_evidence": [dict(r._mapping) for r in losses],
@@ -405,3 +412,26 @@ async def open_reviews(session: AsyncSession, limit: int = 100) -> list[dict[str
         .limit(limit)
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def claim_decisions(
+    session: AsyncSession, decisions: Sequence[ScoringDecision]
+) -> set[uuid.UUID]:
+    """Record scoring's decisions; return the ids seen for the first time (the inbox)."""
+    rows = [
+        {
+            "decision_id": d.decision_id,
+            "pseudonym": d.pseudonym,
+            "as_of": d.as_of,
+            "confirmed": d.confirmed,
+            "alive_probability": d.alive_probability,
+            "threshold": d.threshold,
+            "model_version": d.model_version,
+            "decision": d.model_dump(mode="json"),
+        }
+        for d in decisions
+    ]
+    claimed = await bulk_insert(
+        session, scoring_decision, rows, on_conflict="nothing", returning=["decision_id"]
+    )
+    return {r.decision_id for r in claimed}
