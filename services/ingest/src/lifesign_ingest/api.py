@@ -10,7 +10,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -25,7 +25,7 @@ from lifesign.identity import FieldCipher, Pseudonymizer
 from lifesign.messaging import Outbox
 from lifesign.service import Runtime
 from lifesign.settings import TIMEZONE
-from lifesign_ingest import repository
+from lifesign_ingest import metadata, repository
 from lifesign_ingest.intake import Intake
 from lifesign_ingest.models import messaging
 from lifesign_ingest.pull import JobSpec, PullRunner
@@ -335,3 +335,47 @@ async def post_job_run(request: Request, job_id: str) -> dict[str, Any]:
     runner: PullRunner = runtime.parts["pull"]
     report = await runner.run(job_id)
     return {k: v for k, v in vars(report).items() if k != "started_at"}
+
+
+# --- metadata (R-8.2.3) ----------------------------------------------------------------
+
+
+@router.get("/catalogue")
+async def get_catalogue(
+    q: str | None = None,
+    department: str | None = None,
+    evidence: str | None = None,
+    structure: str | None = None,
+) -> list[dict[str, Any]]:
+    """List and search the source catalogue: ``q`` in codes, names, departments and field
+    names; filters by department, evidence class (R-7.4) and structure (R-7.3.1)."""
+    found = metadata.search(q, department=department, evidence=evidence, structure=structure)
+    return [metadata.summary(s) for s in found]
+
+
+@router.get("/catalogue/{source}")
+async def get_catalogue_source(request: Request, source: str) -> dict[str, Any]:
+    """One source: its fields, how its data can be sent, its pull jobs, its total volume,
+    and where its quality scores are (the quality service's report)."""
+    spec = catalogue_source(source)
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        volume = await repository.volume(session, source, None, None)
+        jobs = await repository.jobs(session, source)
+    totals = {k: sum(day[k] for day in volume) for k in ("received", "accepted", "rejected")}
+    return {
+        **metadata.detail(spec),
+        "totals": {**totals, "days": len(volume)},
+        "jobs": [{k: j[k] for k in ("job_id", "url", "every_seconds", "enabled")} for j in jobs],
+    }
+
+
+@router.get("/catalogue/{source}/volume")
+async def get_source_volume(
+    request: Request, source: str, first: date | None = None, last: date | None = None
+) -> list[dict[str, Any]]:
+    """A source's volume over time: per day of arrival, received = accepted + rejected."""
+    catalogue_source(source)
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        return await repository.volume(session, source, first, last)

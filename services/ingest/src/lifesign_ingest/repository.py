@@ -375,3 +375,21 @@ async def corrections(session: AsyncSession, file: str | None, limit: int) -> li
     if file is not None:
         statement = statement.where(registry_correction.c.file == file)
     return [dict(r._mapping) for r in await session.execute(statement)]
+
+
+async def volume(
+    session: AsyncSession, source: str, first: date | None, last: date | None
+) -> list[dict[str, Any]]:
+    """Per day of arrival: received, accepted, rejected for one source."""
+    statement = (
+        select(
+            feed_count.c.day, feed_count.c.received, feed_count.c.accepted, feed_count.c.rejected
+        )
+        .where(feed_count.c.source == source)
+        .order_by(feed_count.c.day)
+    )
+    if first is not None:
+        statement = statement.where(feed_count.c.day >= first)
+    if last is not None:
+        statement = statement.where(feed_count.c.day <= last)
+    return [dict(r._mapping) for r in await session.execute(statement)]
