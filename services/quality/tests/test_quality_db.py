@@ -114,7 +114,7 @@ def pensioner(n: int, sex: str = "M", born: date = date(1950, 3, 1)) -> Pensione
         person_id=f"P{n}",
         id_masked="110105********0011",
         name_masked="张*",
-        sex=sex,  # type: ignore[arg-type]
+        sex=sex,
         birth_date=born,
         insurance_type=InsuranceType.ENTERPRISE,
         benefit_status=BenefitStatus.NORMAL,

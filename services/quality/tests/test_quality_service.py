@@ -6,7 +6,7 @@ Each rule fires on the defect it names and stays silent on a clean event. Severi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,10 @@ from lifesign_quality.service import (
     Finding,
     Severity,
     assess,
+    backlogs,
     is_quarantined,
+    sex_of_id,
+    volume_findings,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -285,3 +288,45 @@ def test_is_quarantined_when_any_finding_quarantines() -> None:
     assert [f.rule.id for f in incomplete] == ["Q-COL-01", "Q-TIM-01"]
     assert is_quarantined(stale) is False
     assert is_quarantined(incomplete) is True
+
+
+# --- Overall completeness: volume_findings, silent runs and backlogs ---------------------------
+
+
+def _daily(counts: dict[int, int], days: int = 40) -> dict[str, dict[date, int]]:
+    start = date(2026, 1, 1)
+    return {
+        "pharmacy_purchase": {
+            start + timedelta(days=d): counts.get(d, 10) for d in range(days) if counts.get(d, 10)
+        }
+    }
+
+
+def test_a_silent_week_then_a_flood_is_a_backlog() -> None:
+    daily = _daily({20: 0, 21: 0, 22: 0, 23: 80})
+    found = volume_findings(daily, date(2026, 1, 1), date(2026, 2, 9))
+    assert [(f.day.day, f.kind) for f in found] == [
+        (21, "silent"),
+        (22, "silent"),
+        (23, "silent"),
+        (24, "flood"),
+    ]
+    assert found[0].rule_id == "Q-OVC-01" and found[-1].rule_id == "Q-OVC-02"
+    assert backlogs(found, timedelta(days=3)) == [
+        ("pharmacy_purchase", date(2026, 1, 21), date(2026, 1, 23), date(2026, 1, 24))
+    ]
+
+
+def test_a_silent_day_without_a_flood_is_no_backlog_and_quiet_sources_are_not_judged() -> None:
+    found = volume_findings(_daily({20: 0}), date(2026, 1, 1), date(2026, 2, 9))
+    assert [(f.day.day, f.kind) for f in found] == [(21, "silent")]
+    assert backlogs(found, timedelta(days=3)) == []
+    # A source that usually sends 3 a day may well send none: no finding.
+    quiet = {"x": {date(2026, 1, 1) + timedelta(days=d): 3 for d in range(40) if d != 20}}
+    assert volume_findings(quiet, date(2026, 1, 1), date(2026, 2, 9)) == []
+
+
+def test_sex_of_a_masked_id() -> None:
+    assert sex_of_id("110105********0011") == "M"
+    assert sex_of_id("110105********002X") == "F"
+    assert sex_of_id("x") is None

@@ -109,6 +109,7 @@ def _demo_county(
         f"{manifest['records']:,} department records ({seconds_simulate:.1f}s)"
     )
     model = _demo_model(var_dir, start=start, seed=seed) if scoring else None
+    decisions: dict[str, int] = {}
     with console.status("starting Tansu, PostgreSQL and seven services…"):
         # The demo drives the daily sweep itself, date by simulated date.
         running = stack(
@@ -129,7 +130,7 @@ def _demo_county(
                 county.run_county(
                     province=province, results=results, bootstrap=handle.kafka_bootstrap,
                     urls=urls, start=start, manifest=manifest, seconds_simulate=seconds_simulate,
-                    model=model,
+                    model=model, decisions=decisions,
                 )
             )  # fmt: skip
     finally:
@@ -139,6 +140,11 @@ def _demo_county(
         f"{run.published:,} records published and processed in {run.seconds_pipeline:.1f}s "
         f"({run.published / max(run.seconds_pipeline, 0.001):,.0f} records/s through all services)"
     )
+    if decisions:
+        console.print(
+            f"scoring decisions: {decisions.get('decided', 0):,} pensioners in the warning "
+            f"period decided, {decisions.get('confirmed', 0):,} confirmed alive (big_data_aux)"
+        )
     console.print(
         "topics dumped: " + ", ".join(f"{t} {n:,}" for t, n in sorted(run.dumped.items()))
     )
@@ -338,6 +344,69 @@ def _simulator() -> Any:
     return lifesign_sim
 
 
+@app.command("quality-report")
+def quality_report(
+    first: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD, Beijing).")],
+    last: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD, Beijing).")],
+    quality: Annotated[str, typer.Option(help="The quality service's URL.")] = (
+        "http://127.0.0.1:8102"
+    ),
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Also write the HTML page (with charts) here.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
+) -> None:
+    """The data-quality report (R-8.2.3.2): per source, every table-1 dimension's score,
+    the worst rules with masked examples, silent or flooding sources."""
+    import httpx
+
+    period = {"from": first, "to": last}
+    answer = httpx.get(f"{quality}/report", params=period, timeout=120)
+    if answer.status_code == 422:
+        raise typer.BadParameter(answer.text)
+    answer.raise_for_status()
+    found = answer.json()
+    if html_out is not None:
+        page = httpx.get(f"{quality}/report.html", params=period, timeout=120)
+        page.raise_for_status()
+        html_out.write_text(page.text, encoding="utf-8")
+    if as_json:
+        console.print_json(data=found)
+        return
+    _print_quality_report(found)
+    if html_out is not None:
+        console.print(f"report page: {html_out}")
+
+
+def _print_quality_report(found: dict[str, Any]) -> None:
+    totals = found["totals"]
+    console.print(
+        f"{found['period']['from']} to {found['period']['to']}: "
+        + ", ".join(f"{k} {v:,}" for k, v in totals.items())
+        + ("" if found["balanced"] else "  [bold red]counts do not balance[/bold red]")
+    )
+    scores = Table("dimension", "score")
+    for name, score in found["scores"].items():
+        scores.add_row(name, "n/a" if score is None else f"{score:.2%}")
+    console.print(scores)
+    worst = Table("rule", "dimension", "severity", "records", "example (masked)")
+    for w in found["worst_rules"]:
+        example = w["examples"][0] if w["examples"] else None
+        shown = (
+            f"{example['source']} {example['id_masked']}: {example['message']}" if example else ""
+        )
+        worst.add_row(
+            w["rule_id"], str(w["dimension"]), str(w["severity"]), f"{w['count']:,}", shown
+        )
+    console.print(worst)
+    volume = found["silent_or_flooding"]
+    if volume:
+        console.print(
+            "silent or flooding: "
+            + "; ".join(f"{v['source']} {v['day']} {v['kind']} ({v['observed']})" for v in volume)
+        )
+
+
 @app.command()
 def explain(
     pseudonym: Annotated[str, typer.Argument(help="The person's pseudonym.")],
@@ -419,8 +488,8 @@ def _print_training(report: dict[str, Any]) -> None:
         )  # fmt: skip
     console.print(table)
     flagged = [
-        f"{kind} {row['group']}" for kind, rows in report["fairness"].items() for row in rows
-        if row["flagged"]
+        f"{kind} {row['group']}" for kind, rows in report["fairness"].items()
+        if isinstance(rows, list) for row in rows if row["flagged"]
     ]  # fmt: skip
     console.print("fairness gaps flagged: " + (", ".join(flagged) or "none"))
 

@@ -24,17 +24,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from aiokafka import AIOKafkaConsumer
 
 from lifesign import topics
 from lifesign.bus import Producer, ensure_topics
 from lifesign.settings import TIMEZONE
+from lifesign_sim.evaluate import FLAGGED_FILE
 from lifesign_sim.formats import (
+    DUPLICATES_FILE,
     FEEDS_DIR,
     PAYMENT_COMMANDS_FILE,
     QUARANTINED_FILE,
     REGISTRY_FILE,
     REJECTED_FILE,
+    REVIEWS_FILE,
     STATE_CHANGES_FILE,
 )
 
@@ -231,11 +235,14 @@ async def run_county(
     manifest: dict[str, Any],
     seconds_simulate: float,
     model: Path | None = None,
+    decisions: dict[str, int] | None = None,
 ) -> CountyRun:
     """Drive a simulated province through a running stack and dump what it decided.
 
     With ``model`` (trained beforehand on an earlier simulated period) scoring gets it as
-    its champion and decides at every month end, before the sweep (R-7.5.2.3)."""
+    its champion and decides at every month end, before the sweep (R-7.5.2.3); the counts
+    of its decisions are added up in ``decisions``."""
+    totals = decisions if decisions is not None else {}
     dumper = Dumper(bootstrap, results)
     dumping = asyncio.create_task(dumper.run())
     try:
@@ -263,6 +270,8 @@ async def run_county(
                         f"{urls['scoring']}/decide", params={"through": day.isoformat()}
                     )
                     decided.raise_for_status()
+                    for key in ("decided", "confirmed"):
+                        totals[key] = totals.get(key, 0) + int(decided.json()[key])
                 swept = await client.post(
                     f"{urls['matcher']}/sweep", params={"through": day.isoformat()}
                 )
@@ -271,6 +280,7 @@ async def run_county(
         published = await publish(bootstrap, province, month_end=month_end)
         await wait_until_drained(list(urls.values()), quiet_seconds=2.0, timeout=1800)
         seconds = time.monotonic() - started
+        await dump_quality_outcomes(urls, results)
         await asyncio.sleep(1.0)  # the dumper's last poll
     finally:
         dumper.stop()
@@ -278,3 +288,31 @@ async def run_county(
     return CountyRun(
         province, results, manifest, registry, published, seconds_simulate, seconds, dumper.counts
     )
+
+
+async def dump_quality_outcomes(urls: dict[str, str], results: Path) -> None:
+    """What quality dropped or flagged and what the matcher holds for name review: the
+    outcomes no topic carries (run quality's scheduled checks over the whole run first)."""
+    async with httpx.AsyncClient(timeout=600) as client:
+        (await client.post(f"{urls['quality']}/checks")).raise_for_status()
+        for kind, name in (("duplicates", DUPLICATES_FILE), ("flagged", FLAGGED_FILE)):
+            rows = await _paged(client, f"{urls['quality']}/outcomes/{kind}")
+            _write_jsonl(results / name, rows)
+        answer = await client.get(f"{urls['matcher']}/reviews", params={"limit": 100_000})
+        answer.raise_for_status()
+        _write_jsonl(results / REVIEWS_FILE, [{"event_id": r["event_id"]} for r in answer.json()])
+
+
+async def _paged(client: httpx.AsyncClient, url: str, page: int = 10_000) -> list[Any]:
+    rows: list[Any] = []
+    while True:
+        answer = await client.get(url, params={"after": len(rows), "limit": page})
+        answer.raise_for_status()
+        found = answer.json()
+        rows += found
+        if len(found) < page:
+            return rows
+
+
+def _write_jsonl(path: Path, rows: list[Any]) -> None:
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))

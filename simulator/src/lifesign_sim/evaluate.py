@@ -86,9 +86,11 @@ Burden (R-7.6: people asked to come forward)
 Defects (truth/records.csv column ``defect``; each record's own ``expected`` decides)
     reject: its record id is the ``key`` of a DeadLetter in rejected.jsonl. quarantine: it
     is the ``event.provenance.source_record_id`` of a QuarantinedEvent. drop_duplicate /
-    review: listed in duplicates.jsonl / reviews.jsonl (not evaluable when the file is
-    absent). repair and accept: neither rejected nor quarantined. unmatched: not
-    rejected. flag: not evaluable (needs the quality report). ``defect_recall`` is, per
+    review: listed in duplicates.jsonl / reviews.jsonl (reviews by record id or by event id,
+    ``event_id_for(source, record_id)``; not evaluable when the file is absent). repair and
+    accept: neither rejected nor quarantined. unmatched: not rejected. flag: listed in
+    flagged.jsonl (quality's late and silent-source flags) and neither rejected nor
+    quarantined (not evaluable when the file is absent). ``defect_recall`` is, per
     defect type, the share of its evaluable records handled as expected, null when none
     is evaluable (``notes`` say why). ``clean_records_quarantined_share``: of the records
     with no defect and kind genuine, the share rejected or quarantined. ``records``
@@ -115,6 +117,7 @@ from numpy.typing import NDArray
 
 from lifesign.catalogue import CATALOGUE, EvidenceClass, UnknownSource, get_source
 from lifesign.certification import PaymentCommandKind, Status, local_date
+from lifesign.events import event_id_for
 from lifesign.identity import InvalidIdNumber, Pseudonymizer
 from lifesign_sim.formats import (
     DUPLICATES_FILE,
@@ -181,6 +184,9 @@ EVIDENCE_MONTHS = 15
 #: records.csv this large is scanned in a child process while the state changes load.
 PARALLEL_RECORDS_BYTES = 64 << 20
 _DIRECT_ALIVE = EvidenceClass.DIRECT_ALIVE
+#: Results file (optional): {"record_id": ..., "rule_id": ...} per record quality flagged
+#: (a late delivery, the backlog of a silent source), dumped from quality's API.
+FLAGGED_FILE = "flagged.jsonl"
 #: Expected outcomes of records a correct platform uses as evidence.
 _USABLE = frozenset({Expected.ACCEPT.value, Expected.REPAIR.value, Expected.FLAG.value})
 
@@ -551,6 +557,7 @@ class _Outcomes:
     quarantined: set[str]
     duplicates: set[str] | None
     reviews: set[str] | None
+    flagged: set[str] | None = None
 
 
 def _load_outcomes(results: Path, notes: list[str]) -> _Outcomes:
@@ -574,8 +581,21 @@ def _load_outcomes(results: Path, notes: list[str]) -> _Outcomes:
         rejected,
         quarantined,
         _record_ids(results / DUPLICATES_FILE, notes),
-        _record_ids(results / REVIEWS_FILE, notes),
+        _review_ids(results / REVIEWS_FILE, notes),
+        _record_ids(results / FLAGGED_FILE, notes),
     )
+
+
+def _review_ids(path: Path, notes: list[str]) -> set[str] | None:
+    """Record ids, or event ids (the matcher knows events; an event id is derived from the
+    source and record id, see ``event_id_for``), of records held for name review."""
+    if not path.exists():
+        return None
+    return {
+        str(r.get("record_id") or r.get("event_id"))
+        for r in _jsonl(path, notes)
+        if r.get("record_id") or r.get("event_id")
+    }
 
 
 def _record_ids(path: Path, notes: list[str]) -> set[str] | None:
@@ -870,7 +890,7 @@ class _RecordScanner:
         if defect:
             counts = scan.defects.setdefault(defect, [0, 0, 0])
             counts[0] += 1
-            handled = _handled(expected, record_id, self.outcomes)
+            handled = _handled(expected, record_id, self.outcomes, source)
             if handled is None:
                 key = (defect, expected)
                 scan.unevaluable[key] = scan.unevaluable.get(key, 0) + 1
@@ -1086,7 +1106,7 @@ def _record_metrics(scan: _RecordScan, notes: list[str]) -> dict[str, Any]:
     }
 
 
-def _handled(expected: str, record_id: str, outcomes: _Outcomes) -> bool | None:
+def _handled(expected: str, record_id: str, outcomes: _Outcomes, source: str = "") -> bool | None:
     """Whether a record was handled as expected; None when the results cannot tell."""
     rejected = record_id in outcomes.rejected
     quarantined = record_id in outcomes.quarantined
@@ -1101,8 +1121,19 @@ def _handled(expected: str, record_id: str, outcomes: _Outcomes) -> bool | None:
     if expected == Expected.DROP_DUPLICATE:
         return None if outcomes.duplicates is None else record_id in outcomes.duplicates
     if expected == Expected.REVIEW:
-        return None if outcomes.reviews is None else record_id in outcomes.reviews
-    return None  # FLAG, or an expected outcome this evaluation does not know
+        if outcomes.reviews is None:
+            return None
+        return record_id in outcomes.reviews or _event_id(source, record_id) in outcomes.reviews
+    if expected == Expected.FLAG:
+        # Flagged, and still used: a late or held-back record is evidence all the same.
+        if outcomes.flagged is None:
+            return None
+        return record_id in outcomes.flagged and not rejected and not quarantined
+    return None  # an expected outcome this evaluation does not know
+
+
+def _event_id(source: str, record_id: str) -> str:
+    return str(event_id_for(source, record_id)) if source else ""
 
 
 def _why_not_evaluable(expected: str) -> str:
@@ -1111,7 +1142,7 @@ def _why_not_evaluable(expected: str) -> str:
     if expected == Expected.REVIEW:
         return f"{REVIEWS_FILE} is absent, so the results do not say what was held for review"
     if expected == Expected.FLAG:
-        return "flagging needs the quality report, not part of the results yet"
+        return f"{FLAGGED_FILE} is absent, so the results do not say what quality flagged"
     return "unknown expected outcome"
 
 

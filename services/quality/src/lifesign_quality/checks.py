@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lifesign_quality import repository
 from lifesign_quality.service import (
+    BACKLOG_WITHIN,
     LATE_DELIVERY_MARGIN,
     VOLUME_WINDOW_DAYS,
-    silent_runs,
+    backlogs,
     volume_findings,
 )
 
@@ -59,8 +60,8 @@ async def run_checks(
         await repository.save_volume_findings(session, found)
         result.silent_days = sum(f.kind == "silent" for f in found)
         result.flood_days = sum(f.kind == "flood" for f in found)
-        for source, begin, end in silent_runs(found):
-            flagged = await repository.flag_backlog(session, source, begin, end)
+        for source, begin, end, flood in backlogs(found, BACKLOG_WITHIN):
+            flagged = await repository.flag_backlog(session, source, begin, end, flood)
             result.backlog_flagged += flagged
             result.silent.append(
                 {"source": source, "first": str(begin), "last": str(end), "flagged": flagged}

@@ -119,7 +119,10 @@ class NormalizedHandler:
     ) -> tuple[list[_Checked], list[_Checked]]:
         """Entity integrity: the first sighting of an id and of a content goes on; a
         redelivery (same id, same coordinates) is processed again, idempotently; another
-        copy is an exact (same id) or near (same content) duplicate."""
+        copy is an exact (same id) or near (same content) duplicate. Within a batch the
+        record received first is the original (departments' copies come later, but the
+        partitions before quality need not keep their order)."""
+        checked = sorted(checked, key=lambda c: c.event.received_at)
         rows = [
             {
                 "event_id": c.event.event_id,

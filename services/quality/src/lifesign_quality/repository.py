@@ -235,16 +235,20 @@ def _flag_rows(rule_id: str, message: Any, where: Any) -> Any:
     return insert(finding).from_select([*columns, "received_at"], chosen).on_conflict_do_nothing()
 
 
-async def flag_backlog(session: AsyncSession, source: str, first: date, last: date) -> int:
+async def flag_backlog(
+    session: AsyncSession, source: str, first: date, last: date, flood: date
+) -> int:
     """Q-OVC-03: flag the events of ``source`` on their way during its silence [first,
-    last]: occurred by the end of it, received after it (within a month)."""
+    last]: occurred by the end of it, received with the backlog, by the end of the last
+    flood day ``flood`` (later ones are the timeliness rules' business)."""
     end = datetime.combine(last + timedelta(days=1), datetime.min.time())
+    back = datetime.combine(flood + timedelta(days=1), datetime.min.time())
     message = literal(f"on its way while {source} was silent from {first} to {last}")
     where = and_(
         seen_event.c.source == source,
         func.timezone(_BEIJING, seen_event.c.occurred_at) < end,
         func.timezone(_BEIJING, seen_event.c.received_at) >= end,
-        func.timezone(_BEIJING, seen_event.c.received_at) < end + timedelta(days=31),
+        func.timezone(_BEIJING, seen_event.c.received_at) < back,
     )
     result = await session.execute(_flag_rows("Q-OVC-03", message, where))
     return int(getattr(result, "rowcount", 0) or 0)
@@ -270,7 +274,7 @@ _LATE_DELIVERIES = text(
     )
     SELECT d.source, d.day, d.age AS day_age, u.age AS usual_age, d.n
     FROM days d JOIN usual u USING (source)
-    WHERE d.n >= 3 AND d.age > u.age + :margin
+    WHERE d.n >= 2 AND d.age > u.age + :margin
     """
 )
 
@@ -293,10 +297,15 @@ async def late_deliveries(
     return [dict(r._mapping) for r in rows]
 
 
+#: Within a late delivery, a record this much older than the source's usual age is late.
+LATE_RECORD_MARGIN = timedelta(days=7)
+
+
 async def flag_late_delivery(
     session: AsyncSession, source: str, day: date, usual_age_days: float, day_age_days: float
 ) -> int:
-    """Q-TIM-02: flag the records of a late delivery that are older than the source's usual."""
+    """Q-TIM-02: flag the records of a late delivery that are a week older than the
+    source's usual (the on-time part of the day's delivery is not flagged)."""
     message = literal(
         f"delivered on {day} in a batch of median age {day_age_days:.0f} days "
         f"(usually {usual_age_days:.0f})"
@@ -304,7 +313,8 @@ async def flag_late_delivery(
     where = and_(
         seen_event.c.source == source,
         _beijing_day(seen_event.c.received_at) == day,
-        seen_event.c.received_at - seen_event.c.occurred_at > timedelta(days=usual_age_days),
+        seen_event.c.received_at - seen_event.c.occurred_at
+        > timedelta(days=usual_age_days) + LATE_RECORD_MARGIN,
     )
     result = await session.execute(_flag_rows("Q-TIM-02", message, where))
     return int(getattr(result, "rowcount", 0) or 0)

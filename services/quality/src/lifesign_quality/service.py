@@ -427,8 +427,8 @@ RULES: tuple[Rule, ...] = (
         "Q-OVC-03",
         Dimension.OVERALL_COMPLETENESS,
         Severity.WARNING,
-        "A record that was on its way while its source was silent arrived with the backlog: "
-        "flagged (scheduled check).",
+        "A record that was on its way while its source was silent and arrived with the flood "
+        "that ended the silence (the backlog) is flagged (scheduled check).",
     ),
     Rule(
         "Q-TIM-02",
@@ -531,6 +531,24 @@ def volume_findings(
     return found
 
 
+def backlogs(
+    findings: Sequence[VolumeFinding], within: timedelta
+) -> list[tuple[str, date, date, date]]:
+    """Silences whose backlog came back as a flood: (source, first silent day, last silent
+    day, last flood day within ``within`` after it). A silence without a flood (a day's
+    batch held back for weeks) is the late-delivery rule's business."""
+    floods: dict[str, list[date]] = {}
+    for f in findings:
+        if f.kind == "flood":
+            floods.setdefault(f.source, []).append(f.day)
+    found = []
+    for source, first, last in silent_runs(findings):
+        after = [d for d in floods.get(source, ()) if last < d <= last + within]
+        if after:
+            found.append((source, first, last, max(after)))
+    return found
+
+
 def silent_runs(findings: Sequence[VolumeFinding]) -> list[tuple[str, date, date]]:
     """Consecutive silent days of each source as (source, first day, last day)."""
     runs: list[tuple[str, date, date]] = []
@@ -542,6 +560,8 @@ def silent_runs(findings: Sequence[VolumeFinding]) -> list[tuple[str, date, date
     return runs
 
 
+#: The backlog of a silent source comes back within this long after the silence.
+BACKLOG_WITHIN = timedelta(days=3)
 #: A day's delivery is a late batch when its median age exceeds the source's usual median
 #: age by this much; its records older than the usual median are then flagged (Q-TIM-02).
 LATE_DELIVERY_MARGIN = timedelta(days=14)
