@@ -42,7 +42,7 @@ async def scratch(engine: AsyncEngine, schema: str) -> Table:
         Column("day", Date),
         Column("at", DateTime(timezone=True)),
         Column("flag", Boolean),
-        Column("count", Integer),
+        Column("amount", Integer),
         Column("blob", LargeBinary),
         Column("doc", JSONB),
     )
@@ -59,7 +59,7 @@ def row(n: int, **overrides: object) -> dict[str, object]:
         "day": date(2026, 1, n),
         "at": datetime(2026, 1, n, 8, tzinfo=UTC),
         "flag": n % 2 == 0,
-        "count": n,
+        "amount": n,
         "blob": bytes([n, 0, 255]),
         "doc": {"n": n, "名": "张三", "list": [1, None]},
     }
@@ -106,14 +106,14 @@ async def test_bulk_update_sets_only_the_given_columns_of_matching_rows(
             table,
             "id",
             [
-                {"id": uuid.UUID(int=1), "count": 10, "doc": {"x": 1}},
-                {"id": uuid.UUID(int=9), "count": 90, "doc": None},  # no such row: nothing
+                {"id": uuid.UUID(int=1), "amount": 10, "doc": {"x": 1}},
+                {"id": uuid.UUID(int=9), "amount": 90, "doc": None},  # no such row: nothing
             ],
         )
         stored = {r.id: r for r in await session.execute(select(table))}
-    assert stored[uuid.UUID(int=1)].count == 10 and stored[uuid.UUID(int=1)].doc == {"x": 1}
+    assert stored[uuid.UUID(int=1)].amount == 10 and stored[uuid.UUID(int=1)].doc == {"x": 1}
     assert stored[uuid.UUID(int=1)].name == "n1"  # untouched
-    assert stored[uuid.UUID(int=2)].count == 2
+    assert stored[uuid.UUID(int=2)].amount == 2
     assert len(stored) == 2
 
 
