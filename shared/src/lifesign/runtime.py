@@ -164,7 +164,13 @@ class Supervisor:
     def start(self, name: str, *, port: int | None = None) -> ServiceProcess:
         module = "lifesign_" + name.replace("-", "_")
         port = port_or_free(port)
-        env = {**os.environ, **self.env, "LIFESIGN_HTTP_PORT": str(port)}
+        # Each service learns where the ones started before it listen (LIFESIGN_INGEST_URL…),
+        # as a deployment sets them from its service names.
+        peers = {
+            f"LIFESIGN_{p.name.upper().replace('-', '_')}_URL": f"http://127.0.0.1:{p.port}"
+            for p in self.processes
+        }
+        env = {**os.environ, **self.env, **peers, "LIFESIGN_HTTP_PORT": str(port)}
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module

@@ -6,6 +6,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
+import logging
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -15,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lifesign import topics
@@ -41,6 +44,7 @@ from lifesign_ingest.service import (
 from lifesign_ingest.upload import ENCODINGS, FileFormat, Uploader, UploadRefused
 
 router = APIRouter(tags=["ingest"])
+log = logging.getLogger(__name__)
 IMPORT_CHUNK = 1000
 
 
@@ -179,6 +183,36 @@ async def get_registry_corrections(
     runtime: Runtime = request.app.state.runtime
     async with runtime.sessions() as session:
         return await repository.corrections(session, file, min(max(limit, 1), 10_000))
+
+
+class ContactsRequest(BaseModel):
+    """Who wants the personal details of which pensioners, and why (R-5.3: need to know)."""
+
+    pseudonyms: list[str] = Field(min_length=1, max_length=10_000)
+    purpose: str = Field(min_length=1, max_length=200)
+    requested_by: str = Field(min_length=1, max_length=64)
+
+
+@router.post("/registry/contacts")
+async def post_registry_contacts(request: Request, body: ContactsRequest) -> list[dict[str, Any]]:
+    """The registry's personal fields of these pensioners, decrypted, for the R-7.6.1 push
+    to the county or street office that verifies them. Only ingest holds them; every
+    disclosure is logged with its purpose and requester."""
+    runtime: Runtime = request.app.state.runtime
+    cipher: FieldCipher = runtime.settings.cipher
+    async with runtime.sessions() as session:
+        found = await repository.registry_names(session, body.pseudonyms)
+    log.info(
+        "registry contacts disclosed: %d of %d asked, purpose=%r, requested_by=%r",
+        len(found),
+        len(body.pseudonyms),
+        body.purpose,
+        body.requested_by,
+    )
+    return [
+        {"pseudonym": pseudonym, **json.loads(cipher.decrypt(token, context="pii"))}
+        for pseudonym, (_digest, token) in sorted(found.items())
+    ]
 
 
 @router.get("/feeds/counts")

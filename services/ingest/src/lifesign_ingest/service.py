@@ -269,6 +269,9 @@ _PII_FIELDS = (
     "residence_address",
     "contact_name",
     "contact_phone",
+    # Street (乡镇/街道) names: the push is addressed to the street office.
+    "registration_street",
+    "residence_street",
 )
 _INSURANCE_ALIASES = {
     "企业职工": InsuranceType.ENTERPRISE,
