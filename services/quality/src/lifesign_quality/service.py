@@ -269,6 +269,8 @@ def death_date_of(event: LifeEvent) -> date | None:
 
 
 def _disagreeing(event: LifeEvent, ctx: Context, *, same_source: bool) -> list[DeathReport]:
+    if not ctx.deaths:
+        return []
     death = death_date_of(event)
     if death is None:
         return []
@@ -301,7 +303,7 @@ def _after_birth(event: LifeEvent, source: Source, ctx: Context) -> str | None:
     if ctx.pensioner is None:
         return None
     born = ctx.pensioner.birth_date
-    death = death_date_of(event)
+    death = death_date_of(event) if "death_date" in event.attributes else None
     if death is not None and death < born:
         return f"death_date {death} is before the registry birth date {born}"
     if event.occurred_at.date() < born:
