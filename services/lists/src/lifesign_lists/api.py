@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from lifesign.certification import Status
 from lifesign.service import Runtime
 from lifesign_lists import repository
+from lifesign_lists.push import Contacts, push_row, to_csv, to_xlsx
 from lifesign_lists.service import LIST_STATUSES, ListName, list_of, region_prefix
 
 router = APIRouter(tags=["lists"])
@@ -58,3 +60,51 @@ async def get_summary(
     for status, n in by_status.items():
         by_list[list_of(Status(status)).value] += n
     return {"lists": by_list, "statuses": by_status}
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+_MEDIA = {
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.get("/lists/pending/push", response_model=None)
+async def get_pending_push(
+    request: Request,
+    office: str = Query(
+        ..., pattern=r"^\d{6}$", description="The county (or city) office's GB/T 2260 code."
+    ),
+    street: str | None = Query(None, max_length=64, description="Only this street (乡镇)."),
+    format: ExportFormat = ExportFormat.JSON,
+) -> list[dict[str, Any]] | Response:
+    """The R-7.6.1 push: pending-verification people living in the office's area, with
+    every field the clause names, as JSON, CSV or XLSX."""
+    runtime: Runtime = request.app.state.runtime
+    contacts: Contacts | None = runtime.parts.get("contacts")
+    if contacts is None:
+        raise HTTPException(503, "ingest_url is not configured: personal fields unavailable")
+    async with runtime.sessions() as session:
+        candidates = await repository.push_candidates(
+            session, LIST_STATUSES[ListName.PENDING], region_prefix(office)
+        )
+    found = await contacts.fetch(
+        [c["pseudonym"] for c in candidates], f"R-7.6.1 push to office {office}"
+    )
+    rows = [push_row(c, found.get(c["pseudonym"])) for c in candidates]
+    if street:
+        rows = [r for r in rows if r["street"] == street]
+    if format is ExportFormat.JSON:
+        return rows
+    name = f"pending-{office}-{runtime.clock.today():%Y%m%d}.{format.value}"
+    body = to_csv(rows) if format is ExportFormat.CSV else to_xlsx(rows, title=f"待核实{office}")
+    return Response(
+        body,
+        media_type=_MEDIA[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

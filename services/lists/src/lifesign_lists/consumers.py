@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign.bus import Batch
 from lifesign.certification import StateChange
+from lifesign.events import PensionerRecord
 from lifesign_lists import repository
 
 
@@ -13,3 +14,7 @@ async def on_state_change(session: AsyncSession, batch: Batch[StateChange]) -> N
     changes = [item.value for item in batch.items]
     await repository.apply_changes(session, changes)
     await repository.record_history(session, changes)
+
+
+async def on_registry_pensioner(session: AsyncSession, batch: Batch[PensionerRecord]) -> None:
+    await repository.upsert_pensioners(session, [item.value for item in batch.items])

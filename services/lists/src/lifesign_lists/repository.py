@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign.certification import StateChange, Status
 from lifesign.db import replace_on_conflict
-from lifesign_lists.models import person_status, status_history
+from lifesign.events import PensionerRecord
+from lifesign_lists.models import pensioner, person_status, status_history
 
 
 async def apply_changes(session: AsyncSession, changes: Sequence[StateChange]) -> None:
@@ -30,6 +31,7 @@ async def apply_changes(session: AsyncSession, changes: Sequence[StateChange]) -
             "hold_payment": c.hold_payment,
             "validity_end": c.validity_end,
             "last_proof_of_life_at": c.last_proof_of_life_at,
+            "last_proof_method": c.last_proof_method.value if c.last_proof_method else None,
             "benefit_region": c.benefit_region,
             "residence_region": c.residence_region,
             "version": c.version,
@@ -121,3 +123,62 @@ async def counts(session: AsyncSession, region: str | None) -> dict[str, int]:
     if region:
         query = query.where(person_status.c.benefit_region.startswith(region))
     return {status: int(n) for status, n in await session.execute(query)}
+
+
+async def upsert_pensioners(session: AsyncSession, records: Sequence[PensionerRecord]) -> None:
+    """The latest registry record of each pensioner wins (the topic may replay old ones)."""
+    latest: dict[str, PensionerRecord] = {}
+    for record in records:
+        known = latest.get(record.pseudonym)
+        if known is None or record.updated_at >= known.updated_at:
+            latest[record.pseudonym] = record
+    values = [
+        {
+            "pseudonym": r.pseudonym,
+            "person_id": r.person_id,
+            "id_type": r.id_type,
+            "id_masked": r.id_masked,
+            "name_masked": r.name_masked,
+            "insurance_type": r.insurance_type.value,
+            "benefit_status": r.benefit_status.value,
+            "retirement_date": r.retirement_date,
+            "registration_region": r.registration_region,
+            "residence_region": r.residence_region,
+            "benefit_region": r.benefit_region,
+            "updated_at": r.updated_at,
+        }
+        for r in latest.values()
+    ]
+    if values:
+        statement = replace_on_conflict(
+            pensioner, values, where=lambda new: new.updated_at >= pensioner.c.updated_at
+        )
+        await session.execute(statement, values)
+
+
+async def push_candidates(
+    session: AsyncSession, statuses: Sequence[Status], office: str
+) -> list[dict[str, Any]]:
+    """People in these statuses who live in the office's jurisdiction (R-7.6.1, R-4.6):
+    by residence region, else household region, whoever pays their pension."""
+    lives_in = func.coalesce(pensioner.c.residence_region, pensioner.c.registration_region)
+    query = (
+        select(
+            person_status,
+            pensioner.c.person_id,
+            pensioner.c.id_type,
+            pensioner.c.id_masked,
+            pensioner.c.name_masked,
+            pensioner.c.insurance_type,
+            pensioner.c.benefit_status,
+            pensioner.c.retirement_date,
+            pensioner.c.registration_region,
+            pensioner.c.residence_region.label("registry_residence_region"),
+            lives_in.label("lives_in"),
+        )
+        .join(pensioner, pensioner.c.pseudonym == person_status.c.pseudonym)
+        .where(person_status.c.status.in_([s.value for s in statuses]))
+        .where(lives_in.startswith(office))
+        .order_by(lives_in, pensioner.c.person_id)
+    )
+    return [dict(r._mapping) for r in await session.execute(query)]
