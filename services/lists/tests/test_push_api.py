@@ -121,15 +121,15 @@ async def lists(kafka_bootstrap: str, own_database: str) -> AsyncIterator[httpx.
         who = {n: ingest_settings.pseudonymizer.person(n) for n in (AWAY, HOME, ELSEWHERE)}
         records = await registry_records(kafka_bootstrap, set(who.values()))
         async with ls.sessions.begin() as session:
-            items = [Envelope(r, "t", 0, i, None, [], 0) for i, r in enumerate(records)]
-            await on_registry_pensioner(session, Batch(items))
+            registry = [Envelope(r, "t", 0, i, None, [], 0) for i, r in enumerate(records)]
+            await on_registry_pensioner(session, Batch(registry))
             changes = [
                 change(who[AWAY], Status.PENDING, "410224"),
                 change(who[HOME], Status.SUSPENDED, "410225"),
                 change(who[ELSEWHERE], Status.PENDING, "410102"),
             ]
-            items = [Envelope(c, "t", 0, i, None, [], 0) for i, c in enumerate(changes)]
-            await on_state_change(session, Batch(items))
+            moved = [Envelope(c, "t", 0, i, None, [], 0) for i, c in enumerate(changes)]
+            await on_state_change(session, Batch(moved))
         ls.parts["contacts"] = IngestContacts("http://ingest", transport=to_ingest)
         transport = httpx.ASGITransport(app=lists_app)
         async with httpx.AsyncClient(transport=transport, base_url="http://lists") as http:
