@@ -53,6 +53,7 @@ bench: install
 	$(VENV)/bin/python tests/bench/simulator.py
 	$(VENV)/bin/python tests/bench/sweep.py
 	$(VENV)/bin/python tests/bench/matcher.py
+	$(VENV)/bin/python tests/bench/ingest.py
 	$(VENV)/bin/python tests/bench/pipeline.py
 
 clean:
