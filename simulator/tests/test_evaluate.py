@@ -14,10 +14,10 @@ import pytest
 from lifesign.bus import DeadLetter
 from lifesign.catalogue import CertificationMethod
 from lifesign.certification import PaymentCommand, PaymentCommandKind, StateChange, Status
-from lifesign.events import Channel, LifeEvent, PersonRef, Provenance
+from lifesign.events import Channel, LifeEvent, PersonRef, Provenance, event_id_for
 from lifesign.identity import Pseudonymizer, key_from_text, make_id_number
 from lifesign_quality.schemas import QuarantinedEvent, RuleFailure
-from lifesign_sim.evaluate import REQUIRED_KEYS, evaluate, month_ends
+from lifesign_sim.evaluate import FLAGGED_FILE, REQUIRED_KEYS, evaluate, month_ends
 from lifesign_sim.formats import (
     DUPLICATES_FILE,
     PAYMENT_COMMANDS_FILE,
@@ -27,6 +27,7 @@ from lifesign_sim.formats import (
     RECORD_COLUMNS,
     RECORDS_FILE,
     REJECTED_FILE,
+    REVIEWS_FILE,
     STATE_CHANGES_FILE,
 )
 from lifesign_sim.report import render_html
@@ -485,6 +486,22 @@ def test_duplicates_file_makes_duplicates_evaluable(dirs: tuple[Path, Path]) -> 
     metrics = _evaluate(dirs)
     assert metrics["defect_recall"]["exact_duplicate"] == 1.0
     assert not any("exact_duplicate" in note for note in metrics["notes"])
+
+
+def test_flagged_and_reviews_by_event_id_make_flags_and_reviews_evaluable(
+    dirs: tuple[Path, Path],
+) -> None:
+    """Quality's flags (flagged.jsonl) and the matcher's reviews, which know events, not
+    record ids (an event id is ``event_id_for(source, record_id)``)."""
+    results = dirs[1]
+    (results / FLAGGED_FILE).write_text('{"record_id": "r9"}\n', encoding="utf-8")
+    review = event_id_for("funeral_cremation", "r10")
+    (results / REVIEWS_FILE).write_text(f'{{"event_id": "{review}"}}\n', encoding="utf-8")
+    metrics = _evaluate(dirs)
+    assert metrics["defect_recall"]["late_batch"] == 1.0
+    assert metrics["defect_handling"]["name_typo"] == {"records": 2, "evaluable": 2, "handled": 2}
+    (results / FLAGGED_FILE).write_text('{"record_id": "r1"}\n', encoding="utf-8")
+    assert _evaluate(dirs)["defect_recall"]["late_batch"] == 0.0
 
 
 def test_render_html(dirs: tuple[Path, Path]) -> None:
