@@ -104,7 +104,7 @@ async def messages(bootstrap: str, topic: str, key: str, model: type[BaseModel])
         topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
     )
     await consumer.start()
-    found = []
+    found: list[Any] = []
     try:
         while True:
             batches = await consumer.getmany(timeout_ms=1000)
