@@ -15,6 +15,7 @@ from lifesign.calendar import (
     WARNING_MONTHS,
     AnnualAlignment,
     Period,
+    RegionalAlignment,
     ValidityWindow,
     validity_end,
     validity_window,
@@ -200,3 +201,20 @@ def test_aligned_window_invariants(start: date, alignment: AnnualAlignment) -> N
     assert window.warning_start < window.end < window.pending_end
     assert window.period_on(window.end) is Period.PENDING
     assert window.period_on(window.pending_end) is Period.EXPIRED
+
+
+def test_regional_alignment_takes_the_longest_prefix_and_leaves_others_unaligned() -> None:
+    regional = RegionalAlignment.parse({"41": "06-30", "4102": "12-31"})
+    assert regional.for_region("410225") == AnnualAlignment(12, 31)  # the city's rule
+    assert regional.for_region("410102") == AnnualAlignment(6, 30)  # the province's
+    assert regional.for_region("110105") is None
+    assert regional.for_region(None) is None
+    start = date(2026, 3, 5)
+    window = validity_window(start, regional.for_region("410225"))
+    assert window.end == date(2026, 12, 31)  # never more than 12 months
+
+
+@pytest.mark.parametrize("config", [{"4": "12-31"}, {"41": "02-30"}, {"41a": "12-31"}])
+def test_regional_alignment_refuses_a_bad_setting(config: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        RegionalAlignment.parse(config)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lifesign.bus import Batch, Envelope, encode
+from lifesign.calendar import RegionalAlignment
 from lifesign.catalogue import CertificationMethod
 from lifesign.certification import StateChange, Status
 from lifesign.clock import FixedClock
@@ -25,6 +26,7 @@ from lifesign.events import (
     FeatureContribution,
     InsuranceType,
     LifeEvent,
+    NameCheck,
     PensionerRecord,
     PersonRef,
     Provenance,
@@ -378,3 +380,36 @@ async def test_auxiliary_events_go_on_to_scoring_unchanged_without_a_database_ro
     assert forwarded["outcome"] == "auxiliary" and forwarded["event"] == json.loads(raw)
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(matched_event)) == 0
+
+
+async def test_validity_ends_align_to_the_paying_regions_day_r_6_2(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    aligned = RegionalAlignment.parse({"1101": "12-31"})
+    certifier = Certifier(outbox=Outbox(messaging.outbox), clock=FixedClock(NOW), alignment=aligned)
+    other = pensioner(2).model_copy(update={"benefit_region": "410102"})
+    await handle(sessions, RegistryHandler(certifier=certifier), batch(pensioner(1), other))
+    ends = {c.pseudonym: c.validity_end for c in await published(sessions)}
+    assert ends[f"{1:064x}"] == date(2026, 12, 31)  # 110105 is in 1101: aligned
+    assert ends[f"{2:064x}"] == date(2027, 6, 1)  # 410102: certified on + 12 months
+
+
+async def test_the_review_queue_shows_how_alike_the_names_are_r_7_3_3_2(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    outbox = Outbox(messaging.outbox)
+    certifier = Certifier(outbox=outbox, clock=FixedClock(NOW))
+    await handle(sessions, RegistryHandler(certifier=certifier), batch(pensioner(1)))
+    death = event(1, "funeral_cremation", "FH-9", NOW, death_date="2026-12-01")
+    mismatched = death.model_copy(
+        update={
+            "person": death.person.model_copy(update={"name_digest": "c" * 64}),
+            "name_check": NameCheck(similarity=0.92, reasons=["same_pinyin"]),
+        }
+    )
+    await handle(sessions, ValidatedHandler(certifier=certifier, outbox=outbox), batch(mismatched))
+    async with sessions() as session:
+        [queued] = await repository.open_reviews(session)
+    assert queued["event_id"] == mismatched.event_id
+    assert queued["name_similarity"] == 0.92
+    assert queued["name_reasons"] == ["same_pinyin"]

@@ -91,6 +91,33 @@ class AnnualAlignment:
 
 
 @dataclass(frozen=True, slots=True)
+class RegionalAlignment:
+    """R-6.2 per region: GB/T 2260 prefixes (``"41"`` a province, ``"4102"`` a city,
+    ``"410225"`` a county) to the day validity ends there; the longest prefix wins and
+    regions without one keep start + 12 months."""
+
+    by_prefix: tuple[tuple[str, AnnualAlignment], ...] = ()
+
+    @classmethod
+    def parse(cls, config: dict[str, str]) -> RegionalAlignment:
+        """From ``{"4102": "12-31"}`` (month-day), as a setting spells it."""
+        entries = []
+        for prefix, day in config.items():
+            if not prefix.isdigit() or len(prefix) not in (2, 4, 6):
+                raise ValueError(f"alignment region must be 2, 4 or 6 digits: {prefix!r}")
+            month, _, dom = day.partition("-")
+            entries.append((prefix, AnnualAlignment(int(month), int(dom))))
+        return cls(tuple(sorted(entries, key=lambda e: -len(e[0]))))
+
+    def for_region(self, region: str | None) -> AnnualAlignment | None:
+        if region:
+            for prefix, alignment in self.by_prefix:
+                if region.startswith(prefix):
+                    return alignment
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class ValidityWindow:
     """One certification's validity window; build it with :func:`validity_window`."""
 

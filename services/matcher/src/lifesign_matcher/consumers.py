@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign import topics
 from lifesign.bus import Batch, Envelope, Headers, OutMessage, encode
-from lifesign.calendar import AnnualAlignment
+from lifesign.calendar import RegionalAlignment
 from lifesign.catalogue import CertificationMethod, EvidenceClass
 from lifesign.certification import Evidence, EvidenceKind, as_loss, fold, local_date
 from lifesign.clock import Clock
@@ -32,11 +32,15 @@ class Certifier:
     reviews and the daily sweep alike."""
 
     def __init__(
-        self, *, outbox: Outbox, clock: Clock, alignment: AnnualAlignment | None = None
+        self,
+        *,
+        outbox: Outbox,
+        clock: Clock,
+        alignment: RegionalAlignment = RegionalAlignment(),  # noqa: B008  (immutable)
     ) -> None:
         self._outbox = outbox
         self._clock = clock
-        self._alignment = alignment
+        self._alignment = alignment  # R-6.2, by the region that pays the pension
 
     async def reevaluate(
         self,
@@ -68,7 +72,11 @@ class Certifier:
             states.append(state)
             moment = min(moments[key], now)
             change = next_change(
-                state, published, as_of=local_date(moment), now=moment, alignment=self._alignment
+                state,
+                published,
+                as_of=local_date(moment),
+                now=moment,
+                alignment=self._alignment.for_region(published.benefit_region),
             )
             if change is not None:
                 changes.append(change)

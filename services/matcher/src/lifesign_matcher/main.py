@@ -8,6 +8,7 @@ from pydantic import Field
 
 from lifesign import topics
 from lifesign.bus import BatchConsumer, json_decoder
+from lifesign.calendar import RegionalAlignment
 from lifesign.events import LifeEvent, PensionerRecord, ScoringDecision
 from lifesign.messaging import Outbox
 from lifesign.service import Runtime, ServiceSpec, serve
@@ -33,11 +34,17 @@ class MatcherSettings(ServiceSettings):
         description="How often the daily sweep catches up to today; 0 leaves it to the API "
         "(a simulation drives it for simulated dates).",
     )
+    validity_alignment: dict[str, str] = Field(
+        default_factory=dict,
+        description="R-6.2: region prefix -> month-day validity ends align to, e.g. "
+        '{"4102": "12-31"}; never more than 12 months between certifications.',
+    )
 
 
 def wire(runtime: Runtime) -> None:
     outbox = Outbox(messaging.outbox)
-    certifier = Certifier(outbox=outbox, clock=runtime.clock)
+    alignment = RegionalAlignment.parse(getattr(runtime.settings, "validity_alignment", {}))
+    certifier = Certifier(outbox=outbox, clock=runtime.clock, alignment=alignment)
     sweeper = Sweeper(sessions=runtime.sessions, certifier=certifier)
     runtime.parts["sweeper"] = sweeper
     interval = getattr(runtime.settings, "sweep_interval_s", 0.0)

@@ -399,6 +399,8 @@ async def explain(session: AsyncSession, pseudonym: str) -> dict[str, Any] | Non
 
 
 async def open_reviews(session: AsyncSession, limit: int = 100) -> list[dict[str, Any]]:
+    """Loss evidence waiting for a reviewer, oldest first, with how alike the department's
+    name and the registry's are (ingest's score and reasons, R-7.3.3.2)."""
     rows = await session.execute(
         select(
             review.c.event_id,
@@ -406,12 +408,22 @@ async def open_reviews(session: AsyncSession, limit: int = 100) -> list[dict[str
             review.c.source,
             review.c.reason,
             review.c.created_at,
+            review.c.event["person"]["id_masked"].astext.label("id_masked"),
+            review.c.event["person"]["name_masked"].astext.label("name_masked"),
+            review.c.event["name_check"].label("name_check"),
         )
         .where(review.c.resolved_at.is_(None))
         .order_by(review.c.created_at)
         .limit(limit)
     )
-    return [dict(r._mapping) for r in rows]
+    queue = []
+    for r in rows:
+        item = dict(r._mapping)
+        check = item.pop("name_check") or {}
+        item["name_similarity"] = check.get("similarity")
+        item["name_reasons"] = check.get("reasons", [])
+        queue.append(item)
+    return queue
 
 
 async def claim_decisions(
