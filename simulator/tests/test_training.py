@@ -37,7 +37,7 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(province: Path) -> tuple[ScoringModel, dict[str, object]]:
-    return training.train_on_province(province, start=START, days=DAYS, version="t")
+    return training.train_on_province(province, version="t")
 
 
 def test_a_window_uses_only_what_was_reported_by_its_end(province: Path) -> None:

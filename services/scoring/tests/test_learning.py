@@ -27,10 +27,12 @@ from lifesign_scoring.learning import (
     challenger_wins,
     choose_threshold,
     fakeable_only,
+    load_model,
     rates,
     time_split,
     train,
 )
+from lifesign_scoring.rules import Rule, RuleModel, approve, learn_rules
 
 DAY = date(2026, 6, 30).toordinal()
 START = DAY - 400
@@ -187,3 +189,35 @@ def test_challenger_not_promoted_when_worse_r_8_2_4() -> None:
     assert not challenger_wins(fewer_living, champion)
     assert not challenger_wins(champion, champion)
     assert challenger_wins(better, champion)
+
+
+def test_rules_for_staff_with_support_and_precision_r_8_2_4() -> None:
+    train_part, test_part = synthetic(2000, 5, 1), synthetic(1000, 6, 2)
+    rules = learn_rules(train_part, test_part)
+    assert rules and sum(r.support for r in rules) == len(test_part)  # leaves partition
+    for rule in rules:
+        hit = rule.matches(test_part.x)
+        right = test_part.alive[hit] if rule.alive else ~test_part.alive[hit]
+        assert rule.support == int(hit.sum())
+        if rule.support:
+            assert rule.precision == pytest.approx(float(right.mean()), abs=1e-5)
+
+
+def test_approved_rules_apply_as_a_rule_model_r_8_2_4() -> None:
+    train_part, test_part = synthetic(2000, 5, 1), synthetic(1000, 6, 2)
+    report_rules = [r.as_dict() for r in learn_rules(train_part, test_part)]
+    alive_rule = next(r for r in report_rules if r["then"] == "alive")
+    model = approve(report_rules, [alive_rule["id"]], version="rules-1", by="staff")
+    again = RuleModel.from_bytes(model.to_bytes())
+    _, certified = again.decide(test_part.x)
+    matched = Rule.from_dict(alive_rule).matches(test_part.x)
+    assert np.array_equal(certified, matched & ~fakeable_only(test_part.x))
+    explained = again.contributions(test_part.x)
+    assert all(explained[i] for i in np.nonzero(certified)[0])
+    assert isinstance(load_model(model.to_bytes()), RuleModel)
+    not_alive = next((r for r in report_rules if r["then"] != "alive"), None)
+    if not_alive is not None:
+        with pytest.raises(ValueError, match="only rules that say alive"):
+            approve(report_rules, [not_alive["id"]], version="x", by="staff")
+    with pytest.raises(ValueError, match="no such rules"):
+        approve(report_rules, ["rule-999"], version="x", by="staff")

@@ -467,7 +467,7 @@ def _train_model(province: Path, out: Path, version: str) -> dict[str, Any]:
     start = date.fromisoformat(manifest["parameters"]["start"])
     days = int(manifest["parameters"]["days"])
     version = version or f"xgb-{start.isoformat()}-{days}d-s{manifest['parameters']['seed']}"
-    model, report = training.train_on_province(province, start=start, days=days, version=version)
+    model, report = training.train_on_province(province, version=version)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(model.to_bytes())
     out.with_suffix(".report.json").write_text(
@@ -521,6 +521,65 @@ def model_register(
     answer = httpx.post(f"{scoring}/models", content=path.read_bytes(), timeout=60)
     answer.raise_for_status()
     console.print(answer.json())
+
+
+@model_app.command("rules")
+def model_rules(
+    report: Annotated[Path, typer.Option(help="A training report (lifesign train).")],
+    approve: Annotated[str, typer.Option(help="Approved rule ids, comma separated.")],
+    by: Annotated[str, typer.Option(help="Who approved them.")],
+    out: Annotated[Path, typer.Option(help="Where to write the rule model.")],
+    version: Annotated[str, typer.Option(help="The rule model's id.")] = "",
+) -> None:
+    """Make a rule model of the rules staff approved (R-8.2.4); register it like a model."""
+    from lifesign_scoring.rules import approve as approve_rules
+
+    found = json.loads(report.read_text(encoding="utf-8"))
+    ids = [i.strip() for i in approve.split(",") if i.strip()]
+    version = version or f"rules-{found['model_version']}-{'-'.join(i.split('-')[-1] for i in ids)}"
+    model = approve_rules(found["rules"], ids, version=version, by=by)
+    out.write_bytes(model.to_bytes())
+    console.print(f"rule model {version}: {len(model.rules)} rules approved by {by} → {out}")
+
+
+@model_app.command("challenge")
+def model_challenge(
+    province: Annotated[Path, typer.Option(help="The latest outcomes (a simulated province).")],
+    by: Annotated[str, typer.Option(help="Who (or which job) decides the promotion.")],
+    scoring: Annotated[str, typer.Option(help="Scoring's URL.")] = SCORING_URL,
+    out: Annotated[Path, typer.Option(help="Where to write the challenger.")] = Path(
+        "var/challenger.json"
+    ),
+) -> None:
+    """Retrain a challenger on the latest outcomes, compare it with the champion on the same
+    held-out period, and promote it only if it wins (R-8.2.4); run it on a schedule."""
+    import httpx
+
+    _simulator()
+    from lifesign_scoring.learning import challenger_wins, load_model, rates
+    from lifesign_sim import training
+
+    report = _train_model(province, out, "")
+    champion = next(
+        (m for m in httpx.get(f"{scoring}/models", timeout=10).json() if m["role"] == "champion"),
+        None,
+    )
+    mine = report["test"]["xgboost"]
+    theirs: dict[str, Any] | None = None
+    if champion is not None:
+        blob = httpx.get(f"{scoring}/models/{champion['version']}/artifact", timeout=60).content
+        held_out = training.province_split(province).test  # the challenger's test period
+        theirs = rates(*load_model(blob).decide(held_out.x), held_out)
+    console.print({"challenger": mine, "champion": theirs})
+    httpx.post(f"{scoring}/models", content=out.read_bytes(), timeout=60).raise_for_status()
+    if theirs is None or challenger_wins(mine, theirs):
+        version = report["model_version"]
+        httpx.post(
+            f"{scoring}/models/{version}/promote", params={"by": by}, timeout=10
+        ).raise_for_status()
+        console.print(f"promoted {version}")
+    else:
+        console.print("the champion stays: the challenger is not better on the same period")
 
 
 @model_app.command("promote")

@@ -12,6 +12,7 @@ the truth: alive at the end of ``as_of``.
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,11 +27,12 @@ from lifesign_scoring.features import PROOF_METHODS, SOURCE_INDEX, Population, T
 from lifesign_scoring.learning import (
     Dataset,
     ScoringModel,
+    Split,
     time_split,
     train,
     training_report,
 )
-from lifesign_sim.formats import PERSONS_FILE, RECORDS_FILE, Expected, RecordKind
+from lifesign_sim.formats import MANIFEST_FILE, PERSONS_FILE, RECORDS_FILE, Expected, RecordKind
 
 #: Records the platform never takes in (dead letters, quarantine, duplicates).
 _DISCARDED = {Expected.REJECT.value, Expected.QUARANTINE.value, Expected.DROP_DUPLICATE.value}
@@ -215,17 +217,22 @@ def _age_bands(age: NDArray[np.int64]) -> NDArray[np.str_]:
     return bands[np.clip((age - 50) // 10, 0, 4)]
 
 
-def train_on_province(
-    province: Path, *, start: date, days: int, version: str, step: int = 30
-) -> tuple[ScoringModel, dict[str, Any]]:
-    """Train on a simulated province split by time: the first half of the period for
+def province_split(province: Path, *, step: int = 30) -> Split:
+    """The province's person-windows split by time: the first half of the period for
     training, the next quarter for calibration and the threshold, the last for the test."""
+    parameters = json.loads((province / MANIFEST_FILE).read_text())["parameters"]
+    start, days = date.fromisoformat(parameters["start"]), int(parameters["days"])
     persons, records = load(province)
     end = start + timedelta(days=days - 1)
     data = windows(persons, records, start=start, end=end, step=step)
     validation_from = start + timedelta(days=days // 2)
     test_from = start + timedelta(days=(days * 3) // 4)
-    split = time_split(data, validation_from.toordinal(), test_from.toordinal())
+    return time_split(data, validation_from.toordinal(), test_from.toordinal())
+
+
+def train_on_province(province: Path, *, version: str) -> tuple[ScoringModel, dict[str, Any]]:
+    """Train, calibrate, choose the threshold and write the report (R-7.5.2.2)."""
+    split = province_split(province)
     model = train(split, version=version)
     report = training_report(model, split)
     model.facts["metrics"] = report["test"]["xgboost"]

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from lifesign.messaging import Outbox
 from lifesign.service import Runtime
 from lifesign_scoring import repository
 from lifesign_scoring.decide import Decider
-from lifesign_scoring.learning import ScoringModel
+from lifesign_scoring.learning import load_model
 from lifesign_scoring.models import messaging
+from lifesign_scoring.rules import RuleModel
 
 router = APIRouter(tags=["scoring"])
 
@@ -60,19 +61,31 @@ async def get_models(request: Request) -> list[dict[str, Any]]:
         return await repository.list_models(session)
 
 
+@router.get("/models/{version}/artifact")
+async def get_artifact(request: Request, version: str) -> Response:
+    """A version's bytes, to compare it with a challenger on the same held-out period."""
+    async with _runtime(request).sessions() as session:
+        blob = await repository.artifact(session, version)
+    if blob is None:
+        raise HTTPException(status_code=404, detail=f"no model {version}")
+    return Response(content=blob, media_type="application/json")
+
+
 @router.post("/models", status_code=201)
 async def post_model(request: Request) -> dict[str, Any]:
-    """Register a trained model (the bytes ``lifesign train`` writes) as a challenger."""
+    """Register a model as a challenger: the bytes ``lifesign train`` writes, or a rule
+    model of approved rules (``lifesign model rules``)."""
     runtime = _runtime(request)
     blob = await request.body()
     try:
-        model = ScoringModel.from_bytes(blob)
-    except (ValueError, KeyError) as error:
+        model = load_model(blob)
+    except (ValueError, KeyError, TypeError) as error:
         raise HTTPException(status_code=422, detail=f"not a scoring model: {error}") from error
-    facts = model.facts
+    facts = model.facts or {}
+    kind = "rules" if isinstance(model, RuleModel) else "xgboost"
     row = {
         "version": model.version,
-        "kind": "xgboost",
+        "kind": kind,
         "role": "challenger",
         "registered_at": runtime.clock.now(),
         "trained_from": date.fromisoformat(facts["trained_from"])

@@ -36,7 +36,7 @@ from lifesign_scoring.features import (
     Trail,
     compute,
 )
-from lifesign_scoring.learning import ScoringModel
+from lifesign_scoring.learning import Model, load_model
 
 CHUNK = 5000
 
@@ -45,15 +45,15 @@ class ModelCache:
     """The champion, deserialised once per version (not once per batch)."""
 
     def __init__(self) -> None:
-        self._loaded: ScoringModel | None = None
+        self._loaded: Model | None = None
 
-    async def champion(self, session: AsyncSession) -> ScoringModel | None:
+    async def champion(self, session: AsyncSession) -> Model | None:
         found = await repository.champion(session)
         if found is None:
             return None
         version, blob = found
         if self._loaded is None or self._loaded.version != version:
-            self._loaded = await asyncio.to_thread(ScoringModel.from_bytes, blob)
+            self._loaded = await asyncio.to_thread(load_model, blob)
         return self._loaded
 
 
@@ -101,7 +101,7 @@ class Decider:
         return DecideResult(day, version, decided, confirmed)
 
     async def _decide(
-        self, session: AsyncSession, model: ScoringModel, due: Sequence[Any], day: date
+        self, session: AsyncSession, model: Model, due: Sequence[Any], day: date
     ) -> list[ScoringDecision]:
         pseudonyms = [r.pseudonym for r in due]
         since = day - timedelta(days=max(WINDOWS) - 1)
@@ -132,7 +132,7 @@ class Decider:
 
 
 def score(
-    model: ScoringModel,
+    model: Model,
     due: Sequence[Any],
     trail_rows: Sequence[Any],
     day: date,

@@ -28,9 +28,9 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
 from sklearn.pipeline import make_pipeline  # type: ignore[import-untyped]
 from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
-from sklearn.tree import DecisionTreeClassifier  # type: ignore[import-untyped]
 
 from lifesign_scoring.features import COLUMN, FEATURES
+from lifesign_scoring.rules import RuleModel, learn_rules
 
 #: R-7.5.2.2 as issue 6 sets it: dead certified as alive at most 0.1% of the dead.
 MAX_DEAD_CERTIFIED = 0.001
@@ -179,6 +179,19 @@ class ScoringModel:
         )
 
 
+Model = ScoringModel | RuleModel
+
+
+def load_model(blob: bytes) -> Model:
+    """A registered model from its bytes: an XGBoost model or a rule model."""
+    kind = json.loads(blob).get("kind")
+    if kind == "rules":
+        return RuleModel.from_bytes(blob)
+    if kind == "xgboost":
+        return ScoringModel.from_bytes(blob)
+    raise ValueError(f"unknown model kind {kind!r}")
+
+
 def train(
     split: Split,
     *,
@@ -292,7 +305,7 @@ def training_report(model: ScoringModel, split: Split) -> dict[str, Any]:
         },
         "impersonation_cases": impersonation_cases(model, test),
         "importance": importance(model),
-        "rules": shallow_rules(split),
+        "rules": [rule.as_dict() for rule in learn_rules(split.train, split.test)],
         "fairness": fairness(certified, test),
     }
 
@@ -324,46 +337,6 @@ def importance(model: ScoringModel, top: int = 10) -> list[dict[str, Any]]:
     ranked = sorted(gain.items(), key=lambda kv: -kv[1])[:top]
     total = sum(gain.values()) or 1.0
     return [{"feature": k, "share": round(v / total, 4)} for k, v in ranked]
-
-
-def shallow_rules(split: Split, depth: int = 3) -> list[dict[str, Any]]:
-    """A shallow tree as rules for staff (R-8.2.4): each leaf's conditions, what it says,
-    and its support and precision on the test period."""
-    tree = DecisionTreeClassifier(max_depth=depth, min_samples_leaf=100, random_state=0)
-    tree.fit(split.train.x, split.train.alive)
-    leaves = tree.apply(split.test.x)
-    rules = []
-    for leaf, conditions in _leaf_paths(tree).items():
-        says_alive = bool(tree.tree_.value[leaf][0].argmax() == list(tree.classes_).index(True))
-        hit = leaves == leaf
-        support = int(hit.sum())
-        correct = split.test.alive[hit] if says_alive else ~split.test.alive[hit]
-        rules.append(
-            {
-                "id": f"rule-{leaf}",
-                "if": " and ".join(conditions) or "always",
-                "then": "alive" if says_alive else "not certified",
-                "support": support,
-                "precision": round(float(correct.mean()), 5) if support else None,
-            }
-        )
-    return sorted(rules, key=lambda r: -r["support"])
-
-
-def _leaf_paths(tree: DecisionTreeClassifier) -> dict[int, list[str]]:
-    t = tree.tree_
-    paths: dict[int, list[str]] = {}
-
-    def walk(node: int, conditions: list[str]) -> None:
-        if t.children_left[node] == t.children_right[node]:
-            paths[node] = conditions
-            return
-        name, cut = FEATURES[t.feature[node]], float(t.threshold[node])
-        walk(t.children_left[node], [*conditions, f"{name} <= {cut:g}"])
-        walk(t.children_right[node], [*conditions, f"{name} > {cut:g}"])
-
-    walk(0, [])
-    return paths
 
 
 def fairness(certified: NDArray[np.bool_], data: Dataset, min_rows: int = 50) -> dict[str, Any]:
