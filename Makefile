@@ -55,6 +55,7 @@ bench: install
 	$(VENV)/bin/python tests/bench/matcher.py
 	$(VENV)/bin/python tests/bench/ingest.py
 	$(VENV)/bin/python tests/bench/pipeline.py
+	$(VENV)/bin/python tests/bench/scoring.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,101 @@
+"""``make bench`` (scoring, issue 6): batch scoring rate and training time on 1,000,000
+person-windows.
+
+A province of ``BENCH_SCORING_PERSONS`` (10,000) pensioners is simulated over two years and
+cut into weekly person-windows (about 1,000,000). Printed, medians of ``RUNS`` runs:
+
+* ``scoring_pensioners_per_second``: features, calibrated probability, decision and the
+  top contributions for a population (target >= 100,000/s), beside its ceiling, the
+  booster's bare ``inplace_predict`` on the same matrix;
+* ``train_1m_person_windows_seconds``: :func:`train` on the person-windows (target <= 120 s;
+  one run: it is the long one), beside the booster's bare training time.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import xgboost as xgb
+
+from lifesign_scoring.features import FEATURES, Population, Trail, compute
+from lifesign_scoring.learning import PARAMS, ROUNDS, Split, time_split, train
+from lifesign_sim import training
+from lifesign_sim.simulate import SimulationConfig, run
+
+RUNS = 3
+START = date(2023, 1, 1)
+
+
+def main() -> None:
+    persons = int(os.environ.get("BENCH_SCORING_PERSONS", "10000"))
+    with tempfile.TemporaryDirectory() as tmp:
+        province = Path(tmp) / "province"
+        run(SimulationConfig(persons=persons, start=START, days=730, seed=7), province)
+        people, records = training.load(province)
+        data = training.windows(
+            people, records, start=START, end=START + timedelta(days=729), step=7
+        )
+    split = time_split(
+        data, (START + timedelta(days=365)).toordinal(), (START + timedelta(days=548)).toordinal()
+    )
+    print(f"BENCH scoring_person_windows {len(data)} rows")
+    model = bench_training(split, len(data))
+    bench_scoring(model, people.population, records, data.as_of.max())
+
+
+def bench_training(split: Split, rows: int) -> object:
+    began = time.perf_counter()
+    model = train(split, version="bench")
+    seconds = time.perf_counter() - began
+    matrix = xgb.DMatrix(split.train.x, label=split.train.alive)
+    began = time.perf_counter()
+    xgb.train(PARAMS, matrix, num_boost_round=ROUNDS)
+    bare = time.perf_counter() - began
+    print(f"BENCH train_{rows // 1000}k_person_windows_seconds {seconds:.1f} s")
+    print(f"BENCH train_bare_booster_seconds {bare:.1f} s")
+    return model
+
+
+def bench_scoring(
+    model: object, population: Population, records: training.Records, as_of: int
+) -> None:
+    from lifesign_scoring.learning import ScoringModel
+
+    assert isinstance(model, ScoringModel)
+    # 200,000 pensioners: the simulated population repeated, with its behaviour.
+    copies = max(1, 200_000 // population.size)
+    n = population.size * copies
+    big = Population(
+        *(np.tile(getattr(population, f), copies) for f in population.__dataclass_fields__)
+    )
+    aux = records.auxiliary & (records.reported <= as_of)
+    offsets = np.repeat(np.arange(copies, dtype=np.int64) * population.size, int(aux.sum()))
+    trail = Trail(
+        np.tile(records.who[aux], copies) + offsets,
+        np.tile(records.source[aux], copies),
+        np.tile(records.occurred[aux], copies),
+        np.ones(int(aux.sum()) * copies, dtype=np.int64),
+    )
+    rates, ceilings = [], []
+    for _ in range(RUNS):
+        began = time.perf_counter()
+        x = compute(big, trail, int(as_of), START.toordinal())
+        model.decide(x)
+        model.contributions(x)
+        rates.append(n / (time.perf_counter() - began))
+        began = time.perf_counter()
+        model.booster.inplace_predict(x)
+        ceilings.append(n / (time.perf_counter() - began))
+    assert x.shape[1] == len(FEATURES)
+    print(f"BENCH scoring_pensioners_per_second {statistics.median(rates):.0f} pensioners/s")
+    print(f"BENCH scoring_bare_predict_per_second {statistics.median(ceilings):.0f} pensioners/s")
+
+
+if __name__ == "__main__":
+    main()
