@@ -84,7 +84,7 @@ class FeedHandler:
         self, item: Envelope[bytes], source: Source, received_at: datetime
     ) -> Normalised:
         record = parse_feed_record(item.value)
-        provenance = Provenance.model_construct(  # the broker's own coordinates: valid
+        provenance = Provenance(
             channel=Channel.KAFKA,
             source_record_id=record.record_id,
             topic=item.topic,

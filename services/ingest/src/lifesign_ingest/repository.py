@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ARRAY, String, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifesign.db import replace_on_conflict
+from lifesign.db import bulk_insert, replace_on_conflict
 from lifesign.events import LifeEvent
 from lifesign_ingest.models import (
     event_lineage,
@@ -55,13 +55,16 @@ async def record_lineage(
         }
         for e in events
     ]
-    # A redelivered record keeps its event id: the first lineage row stands.
-    statement = insert(event_lineage).on_conflict_do_nothing()
-    if not new_only:
-        await session.execute(statement, rows)
-        return set()
-    returned = await session.execute(statement.returning(event_lineage.c.event_id), rows)
-    return set(returned.scalars())
+    # A redelivered record keeps its event id: the first lineage row stands. One statement
+    # per batch (unnest of column arrays), not one per row.
+    returned = await bulk_insert(
+        session,
+        event_lineage,
+        rows,
+        on_conflict="nothing",
+        returning=("event_id",) if new_only else (),
+    )
+    return {r.event_id for r in returned}
 
 
 async def registry_names(
@@ -71,9 +74,10 @@ async def registry_names(
     keys = sorted(set(pseudonyms))
     if not keys:
         return {}
+    # One array parameter, not one bind parameter per key (a batch has thousands).
     rows = await session.execute(
         select(pensioner.c.pseudonym, pensioner.c.name_digest, pensioner.c.pii_cipher).where(
-            pensioner.c.pseudonym.in_(keys)
+            pensioner.c.pseudonym == any_(bindparam("keys", keys, type_=ARRAY(String)))
         )
     )
     return {r.pseudonym: (r.name_digest, r.pii_cipher) for r in rows}
