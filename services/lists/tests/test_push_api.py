@@ -183,3 +183,18 @@ async def test_the_push_exports_as_csv_and_xlsx_with_chinese_headers(
 async def test_the_push_refuses_a_malformed_office_code(lists: httpx.AsyncClient) -> None:
     response = await lists.get("/lists/pending/push", params={"office": "4102"})
     assert response.status_code == 422
+
+
+async def test_trends_count_each_list_at_regular_dates(lists: httpx.AsyncClient) -> None:
+    points = (
+        await lists.get(
+            "/lists/trends",
+            params={"from": "2026-06-24", "to": "2026-07-08", "every": 7, "region": "410225"},
+        )
+    ).json()
+    assert [p["on"] for p in points] == ["2026-06-24", "2026-07-01", "2026-07-08"]
+    assert points[0]["lists"] == {"eligible": 0, "pending": 0, "lost": 0}
+    # By paying region: 410225 pays for HOME only (suspended -> the pending list).
+    assert points[1]["lists"]["pending"] == 1 and points[1]["statuses"] == {"suspended": 1}
+    bad = await lists.get("/lists/trends", params={"from": "2026-07-08", "to": "2026-06-24"})
+    assert bad.status_code == 422

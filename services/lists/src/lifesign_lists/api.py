@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -15,6 +15,34 @@ from lifesign_lists.push import Contacts, push_row, to_csv, to_xlsx
 from lifesign_lists.service import LIST_STATUSES, ListName, list_of, region_prefix
 
 router = APIRouter(tags=["lists"])
+
+
+# Before /lists/{name}: FastAPI matches routes in the order they are declared.
+@router.get("/lists/trends")
+async def get_trends(
+    request: Request,
+    start: date = Query(..., alias="from"),
+    end: date = Query(..., alias="to"),
+    region: str | None = Query(None, pattern=r"^\d{6}$"),
+    every: int = Query(7, ge=1, le=366, description="Days between points."),
+) -> list[dict[str, Any]]:
+    """Counts per list and status at regular dates, for a jurisdiction's dashboard: one
+    set-based query per point over the status history."""
+    if end < start or (end - start).days // every > 400:
+        raise HTTPException(422, "choose from <= to and at most 400 points")
+    runtime: Runtime = request.app.state.runtime
+    prefix = region_prefix(region) if region else None
+    points = []
+    day = start
+    async with runtime.sessions() as session:
+        while day <= end:
+            by_status = await repository.counts_on(session, day, prefix)
+            by_list = {name.value: 0 for name in ListName}
+            for status, n in by_status.items():
+                by_list[list_of(Status(status)).value] += n
+            points.append({"on": day, "lists": by_list, "statuses": by_status})
+            day += timedelta(days=every)
+    return points
 
 
 @router.get("/lists/{name}")
