@@ -146,7 +146,14 @@ async def test_upload_refusals_are_clear(client: httpx.AsyncClient) -> None:
 
 
 async def test_pull_jobs_are_configured_and_listed_r_8_2_3(client: httpx.AsyncClient) -> None:
-    spec = {"source": "fortune_teller", "url": "http://127.0.0.1:9/x", "every_seconds": 60}
+    # Disabled: the scheduler leaves it alone (its first tick races with this test); a
+    # manual run still runs it.
+    spec: dict[str, object] = {
+        "source": "fortune_teller",
+        "url": "http://127.0.0.1:9/x",
+        "every_seconds": 60,
+        "enabled": False,
+    }
     assert (await client.put("/jobs/j1", json=spec)).status_code == 404
     spec["source"] = "inpatient_record"
     spec["transform"] = {"rename": {"zyh": "record_id"}}
