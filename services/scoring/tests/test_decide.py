@@ -124,6 +124,10 @@ async def test_decisions_for_the_warning_period_with_explanations_r_7_5_2_3(
     assert not decisions[CARD_ONLY].confirmed  # card payments alone never certify
     assert not decisions[QUIET].confirmed  # its only events are after the decision date
     assert all(d.model_version == "toy-1" and d.as_of == DAY for d in decisions.values())
+    # decided as of the decision date's end (Beijing), not at the later wall clock
+    assert all(
+        d.decided_at == datetime(2026, 6, 30, 15, 59, 59, tzinfo=UTC) for d in decisions.values()
+    )
 
 
 async def test_a_rerun_publishes_nothing_new(sessions: async_sessionmaker[AsyncSession]) -> None:

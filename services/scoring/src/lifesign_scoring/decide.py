@@ -157,13 +157,16 @@ def score(
         if t.pseudonym not in latest or t.last_at > latest[t.pseudonym]:
             latest[t.pseudonym] = t.last_at
     end_of_day = datetime.combine(day, time(23, 59, 59), tzinfo=TIMEZONE)
+    # A decision is made as of its date: a catch-up or a simulated date is dated at that
+    # day's end, not at the wall clock (the matcher dates the fold by ``decided_at``).
+    decided_at = min(now, end_of_day)
     return [
         ScoringDecision(
             decision_id=deterministic_id("decision", r.pseudonym, day.isoformat(), model.version),
             pseudonym=r.pseudonym,
             as_of=day,
             proof_at=latest.get(r.pseudonym, end_of_day),
-            decided_at=now,
+            decided_at=decided_at,
             confirmed=bool(confirmed[i]),
             alive_probability=float(np.clip(p[i], 0.0, 1.0)),
             threshold=float(model.threshold),
