@@ -295,3 +295,39 @@ async def test_silent_source_flagged_with_its_backlog_and_the_report(
     assert built["scores"]["overall_completeness"] < 1.0
     page = report.render_html(built)
     assert "<svg" in page and "<script" not in page and "http" not in page
+
+
+async def test_a_held_back_batch_is_flagged_when_it_arrives(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Update timeliness: ten records a day; day 20's batch arrives 40 days late (Q-TIM-03)."""
+    start = datetime(2026, 1, 1, 10, tzinfo=SHANGHAI)
+    source = "outpatient_settlement"
+    attrs = {"institution_code": "H1", "settlement_date": "2026-01-01", "amount": "10.00"}
+    values, held = [], []
+    for day in range(80):
+        for k in range(10):
+            occurred = start + timedelta(days=day, minutes=k)
+            received = occurred + timedelta(hours=6)
+            record_id = f"d{day}-{k}"
+            if day == 20:
+                received += timedelta(days=40)
+                held.append(record_id)
+            values.append(
+                raw(
+                    event(
+                        record_id,
+                        n=day * 10 + k,
+                        source=source,
+                        attributes=attrs,
+                        received_at=received,
+                        occurred_at=occurred,
+                    )
+                )
+            )
+    await handle(sessions, batch(values))
+    result = await checks.run_checks(sessions, date(2026, 1, 15), date(2026, 3, 21))
+    assert (result.held_back, result.held_flagged) == (1, 10)
+    async with sessions() as session:
+        flagged = await repository.record_ids_with(session, ["Q-TIM-03"])
+    assert sorted(f["record_id"] for f in flagged) == sorted(held)

@@ -22,8 +22,11 @@ from lifesign_quality.service import (
     Severity,
     assess,
     backlogs,
+    empty_days,
+    held_back_arrival,
     is_quarantined,
     sex_of_id,
+    share_at_least,
     volume_findings,
 )
 
@@ -120,6 +123,7 @@ def test_rules_and_severities_r_7_3_2() -> None:
         ("Q-OVC-02", Dimension.OVERALL_COMPLETENESS, Severity.WARNING),
         ("Q-OVC-03", Dimension.OVERALL_COMPLETENESS, Severity.WARNING),
         ("Q-TIM-02", Dimension.UPDATE_TIMELINESS, Severity.WARNING),
+        ("Q-TIM-03", Dimension.UPDATE_TIMELINESS, Severity.WARNING),
     ]
     # Every dimension of table 1 has at least one rule.
     assert {r.dimension for r in RULES} == set(Dimension)
@@ -330,3 +334,17 @@ def test_sex_of_a_masked_id() -> None:
     assert sex_of_id("110105********0011") == "M"
     assert sex_of_id("110105********002X") == "F"
     assert sex_of_id("x") is None
+
+
+def test_a_held_back_batch_is_the_excess_of_old_records_after_an_empty_day() -> None:
+    empty = date(2026, 1, 21)
+    share = share_at_least({0: 900, 1: 90, 40: 10})  # ages on arrival, in days
+    old = {empty + timedelta(days=k): 0 for k in range(28, 63)}
+    assert held_back_arrival(empty, 10.0, old, share) is None
+    old[empty + timedelta(days=40)] = 10
+    assert held_back_arrival(empty, 10.0, old, share) == empty + timedelta(days=40)
+    # One old record is what the usual delays explain: no batch.
+    old[empty + timedelta(days=40)] = 1
+    assert held_back_arrival(empty, 10.0, old, share) is None
+    daily = {"x": {date(2026, 1, 1) + timedelta(days=d): 10 for d in range(40) if d != 20}}
+    assert empty_days(daily, date(2026, 1, 1), date(2026, 2, 9)) == [("x", empty, 10.0)]

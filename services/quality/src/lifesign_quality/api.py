@@ -20,7 +20,7 @@ To = Annotated[date | None, Query(alias="to", description="Last day (Beijing), I
 #: The outcome kinds the evaluation asks for, and the rules behind each.
 OUTCOME_RULES: dict[str, tuple[str, ...]] = {
     "duplicates": ("Q-ENT-02", "Q-ENT-03"),
-    "flagged": ("Q-TIM-01", "Q-TIM-02", "Q-OVC-03"),
+    "flagged": ("Q-TIM-01", "Q-TIM-02", "Q-TIM-03", "Q-OVC-03"),
 }
 
 

@@ -17,9 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lifesign_quality import repository
 from lifesign_quality.service import (
     BACKLOG_WITHIN,
+    HELD_ARRIVAL_DAYS,
     LATE_DELIVERY_MARGIN,
     VOLUME_WINDOW_DAYS,
     backlogs,
+    empty_days,
+    held_back_arrival,
+    share_at_least,
     volume_findings,
 )
 
@@ -33,6 +37,8 @@ class CheckResult:
     backlog_flagged: int = 0
     late_deliveries: int = 0
     late_flagged: int = 0
+    held_back: int = 0
+    held_flagged: int = 0
     silent: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -44,6 +50,8 @@ class CheckResult:
             "backlog_flagged": self.backlog_flagged,
             "late_deliveries": self.late_deliveries,
             "late_flagged": self.late_flagged,
+            "held_back_batches": self.held_back,
+            "held_back_flagged": self.held_flagged,
             "silent": self.silent,
         }
 
@@ -54,7 +62,7 @@ async def run_checks(
     """Judge every source's days in [first, last] (in one transaction)."""
     result = CheckResult(first, last)
     async with sessions.begin() as session:
-        history = first - timedelta(days=VOLUME_WINDOW_DAYS + 1)
+        history = first - timedelta(days=VOLUME_WINDOW_DAYS + HELD_ARRIVAL_DAYS[1] + 1)
         daily = await repository.daily_received(session, history, last)
         found = volume_findings(daily, first, last)
         await repository.save_volume_findings(session, found)
@@ -73,7 +81,34 @@ async def run_checks(
             result.late_flagged += await repository.flag_late_delivery(
                 session, d["source"], d["day"], float(d["usual_age"]), float(d["day_age"])
             )
+        await _held_back(session, daily, first, last, result)
     return result
+
+
+async def _held_back(
+    session: AsyncSession,
+    daily: dict[str, dict[date, int]],
+    first: date,
+    last: date,
+    result: CheckResult,
+) -> None:
+    """Q-TIM-03 over the empty days whose batches could have arrived by ``last``."""
+    low, high = HELD_ARRIVAL_DAYS
+    shares: dict[str, Any] = {}
+    for source, empty, usual in empty_days(daily, first - timedelta(days=high), last):
+        if source not in shares:
+            histogram = await repository.age_histogram(
+                session, source, first - timedelta(days=90), last
+            )
+            shares[source] = share_at_least(histogram)
+        begin, end = empty + timedelta(days=low), min(empty + timedelta(days=high), last)
+        if end < begin:
+            continue
+        old = await repository.old_records_by_day(session, source, empty, begin, end)
+        arrival = held_back_arrival(empty, usual, old, shares[source])
+        if arrival is not None:
+            result.held_back += 1
+            result.held_flagged += await repository.flag_held_back(session, source, empty, arrival)
 
 
 async def days_received(sessions: async_sessionmaker[AsyncSession]) -> tuple[date, date] | None:

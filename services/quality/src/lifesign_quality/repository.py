@@ -394,3 +394,57 @@ async def record_ids_with(
         .limit(limit)
     )
     return [dict(r._mapping) for r in rows]
+
+
+_AGE_HISTOGRAM = text(
+    """
+    SELECT floor(EXTRACT(EPOCH FROM received_at - occurred_at) / 86400)::int AS age, count(*)
+    FROM quality.seen_event
+    WHERE source = :source AND received_at >= :since AND received_at < :until
+    GROUP BY 1
+    """
+)
+
+
+async def age_histogram(
+    session: AsyncSession, source: str, first: date, last: date
+) -> dict[int, int]:
+    """A source's ages on arrival, in whole days, over [first, last] (Beijing)."""
+    rows = await session.execute(
+        _AGE_HISTOGRAM,
+        {
+            "source": source,
+            "since": datetime.combine(first, datetime.min.time(), TIMEZONE),
+            "until": datetime.combine(last + timedelta(days=1), datetime.min.time(), TIMEZONE),
+        },
+    )
+    return {int(r[0]): int(r[1]) for r in rows}
+
+
+def _held_where(source: str, empty: date) -> Any:
+    after = datetime.combine(empty + timedelta(days=1), datetime.min.time())
+    return and_(
+        seen_event.c.source == source,
+        func.timezone(_BEIJING, seen_event.c.occurred_at) < after,
+    )
+
+
+async def old_records_by_day(
+    session: AsyncSession, source: str, empty: date, first: date, last: date
+) -> dict[date, int]:
+    """Per arrival day in [first, last]: records of ``source`` that occurred by ``empty``."""
+    day = _beijing_day(seen_event.c.received_at)
+    rows = await session.execute(
+        select(day.label("day"), func.count())
+        .where(_held_where(source, empty), day.between(first, last))
+        .group_by(day)
+    )
+    return {r[0]: int(r[1]) for r in rows}
+
+
+async def flag_held_back(session: AsyncSession, source: str, empty: date, arrival: date) -> int:
+    """Q-TIM-03: flag the records of ``source`` from before ``empty`` that came on ``arrival``."""
+    message = literal(f"held back: {source} sent nothing on {empty}; arrived on {arrival}")
+    where = and_(_held_where(source, empty), _beijing_day(seen_event.c.received_at) == arrival)
+    result = await session.execute(_flag_rows("Q-TIM-03", message, where))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -439,6 +439,14 @@ RULES: tuple[Rule, ...] = (
         "A day's delivery whose median age is weeks beyond the source's usual is a late batch: "
         "its records older than usual are flagged (scheduled check).",
     ),
+    Rule(
+        "Q-TIM-03",
+        Dimension.UPDATE_TIMELINESS,
+        Severity.WARNING,
+        "A held-back batch: a day on which a source that sends every day sent nothing, and "
+        "the day 4 to 9 weeks later that brought the most records from before it, beyond what "
+        "the source's usual delays explain: those records are flagged (scheduled check).",
+    ),
 )
 RULE_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 #: The rules of a record already received: checked first, and alone (a duplicate is dropped).
@@ -567,3 +575,66 @@ BACKLOG_WITHIN = timedelta(days=3)
 #: A day's delivery is a late batch when its median age exceeds the source's usual median
 #: age by this much; its records older than the usual median are then flagged (Q-TIM-02).
 LATE_DELIVERY_MARGIN = timedelta(days=14)
+
+
+# Held-back batches (Q-TIM-03): a department that holds a day's batch back leaves that day
+# empty and delivers it weeks later; the delivery shows as an excess of old records.
+
+#: Judge empty days only for sources that usually send at least this many a day.
+HELD_MIN_USUAL = 3.0
+#: Where a held-back batch may arrive: this many days after its empty day.
+HELD_ARRIVAL_DAYS = (28, 62)
+#: The excess of old records (over what the source's delays explain) that makes a batch.
+HELD_MIN_EXCESS = 2.0
+
+
+def empty_days(
+    daily: Mapping[str, Mapping[date, int]], first: date, last: date
+) -> list[tuple[str, date, float]]:
+    """(source, day, usual) for each day in [first, last] a source that usually sends at
+    least :data:`HELD_MIN_USUAL` a day sent nothing."""
+    found = []
+    for source, counts in sorted(daily.items()):
+        if not counts:
+            continue
+        began = min(counts)
+        day = max(first, began + timedelta(days=VOLUME_MIN_HISTORY_DAYS))
+        while day <= last:
+            if counts.get(day, 0) == 0:
+                window = [
+                    counts.get(day - timedelta(days=k), 0)
+                    for k in range(1, VOLUME_WINDOW_DAYS + 1)
+                    if day - timedelta(days=k) >= began
+                ]
+                usual = float(statistics.median(window))
+                if usual >= HELD_MIN_USUAL:
+                    found.append((source, day, usual))
+            day += timedelta(days=1)
+    return found
+
+
+def share_at_least(ages: Mapping[int, int]) -> Callable[[int], float]:
+    """P(age in whole days >= a) of a source, from its histogram of ages on arrival."""
+    total = sum(ages.values()) or 1
+    ordered = sorted(ages.items())
+
+    def share(a: int) -> float:
+        return sum(n for age, n in ordered if age >= a) / total
+
+    return share
+
+
+def held_back_arrival(
+    empty: date, usual: float, old_by_day: Mapping[date, int], share: Callable[[int], float]
+) -> date | None:
+    """The day that brought a held-back batch of ``empty``: the most records from before it
+    beyond ``usual * P(age >= days since)``, if that excess is at least
+    :data:`HELD_MIN_EXCESS`."""
+    best: tuple[float, date] | None = None
+    for day, old in old_by_day.items():
+        excess = old - usual * share((day - empty).days)
+        if best is None or excess > best[0]:
+            best = (excess, day)
+    if best is None or best[0] < HELD_MIN_EXCESS:
+        return None
+    return best[1]
