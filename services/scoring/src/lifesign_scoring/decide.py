@@ -84,6 +84,7 @@ class Decider:
         """Decide for everyone due on ``day``; a re-run publishes nothing new."""
         decided = confirmed = 0
         version: str | None = None
+        first: date | None = None  # the trail's first day, read once per run
         while self._enabled:
             async with self._sessions.begin() as session:
                 model = await self.models.champion(session)
@@ -93,7 +94,9 @@ class Decider:
                 due = await repository.due_for_decision(session, day, CHUNK)
                 if not due:
                     break
-                messages = await self._decide(session, model, due, day)
+                if first is None:
+                    first = await repository.history_start(session) or day
+                messages = await self._decide(session, model, due, day, first)
                 decided += len(messages)
                 confirmed += sum(1 for m in messages if m.confirmed)
             if len(due) < CHUNK:
@@ -101,12 +104,11 @@ class Decider:
         return DecideResult(day, version, decided, confirmed)
 
     async def _decide(
-        self, session: AsyncSession, model: Model, due: Sequence[Any], day: date
+        self, session: AsyncSession, model: Model, due: Sequence[Any], day: date, first: date
     ) -> list[ScoringDecision]:
         pseudonyms = [r.pseudonym for r in due]
         since = day - timedelta(days=max(WINDOWS) - 1)
         trail_rows = await repository.behaviour_of(session, pseudonyms, since, day)
-        first = await repository.history_start(session) or day
         decisions = await asyncio.to_thread(
             score, model, due, trail_rows, day, first, self._clock.now()
         )
