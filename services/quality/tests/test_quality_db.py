@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lifesign import topics
 from lifesign.bus import Batch, Envelope
+from lifesign.cli import _print_quality_report
 from lifesign.clock import FixedClock
 from lifesign.events import (
     BenefitStatus,
@@ -176,6 +177,10 @@ async def test_duplicates_dropped_once_and_listed_redelivery_processed_again(
     assert by_topic(await handle(sessions, batch([raw(near)], first_offset=9))) == {}
     async with sessions() as session:
         dropped = await repository.record_ids_with(session, ["Q-ENT-02", "Q-ENT-03"])
+        rows = await repository.counts(session)
+    # The redelivery is emitted again but counted once: received 3 = accepted 1 + 2 copies.
+    totals = [sum(r[k] for r in rows) for k in ("received", "accepted", "duplicates")]
+    assert totals == [3, 1, 2]
     assert sorted((d["rule_id"], d["record_id"]) for d in dropped) == [
         ("Q-ENT-02", "r1"),
         ("Q-ENT-03", "r1-R"),
@@ -293,6 +298,7 @@ async def test_silent_source_flagged_with_its_backlog_and_the_report(
         ("flood", "2026-01-25"),
     }
     assert built["scores"]["overall_completeness"] < 1.0
+    _print_quality_report(orjson.loads(orjson.dumps(built)))  # the CLI's view of the JSON
     page = report.render_html(built)
     assert "<svg" in page and "<script" not in page and "http" not in page
 

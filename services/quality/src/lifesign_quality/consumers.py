@@ -32,6 +32,8 @@ from lifesign_quality.service import (
 )
 
 Counts = dict[tuple[str, date], Counter[str]]
+#: Where the outcomes of a redelivered message go: nowhere (they were counted already).
+_NOT_COUNTED: Counter[str] = Counter()
 #: Where a message that is not a LifeEvent is counted when it names no catalogue source.
 UNKNOWN_SOURCE = "(unknown)"
 
@@ -65,6 +67,7 @@ class _Checked:
     digest: bytes
     duplicate_of: str | None = None
     near_duplicate_of: Any = None
+    redelivery: bool = False  # seen at these very coordinates: emitted again, not counted
 
 
 class NormalizedHandler:
@@ -156,7 +159,8 @@ class NormalizedHandler:
             first = where.get(c.event.event_id)
             holder = owner.get(c.digest)
             if first == here:
-                fresh.append(c)  # a redelivery of the message first seen here
+                c.redelivery = True  # the batch is replayed after a crash: emit again
+                fresh.append(c)
             elif first is not None:
                 c.duplicate_of = f"first at {first[0]}[{first[1]}]@{first[2]}"
                 duplicates.append(c)
@@ -194,13 +198,17 @@ class NormalizedHandler:
             )
             results = assess(event, event.source_spec, ctx, CONTENT_RULES)
             findings += _finding_rows(event, results)
+            # A redelivered message was counted when its transaction first committed.
             key = _counted(event)
+            tally = _NOT_COUNTED if c.redelivery else counts[key]
+            if c.redelivery:
+                counts[key]["received"] -= 1
             if is_quarantined(results):
-                counts[key]["quarantined"] += 1
+                tally["quarantined"] += 1
                 batch.emit(_quarantined(c.item, event, results, now))
                 continue
-            counts[key]["accepted"] += 1
-            counts[key]["warned"] += 1 if results else 0
+            tally["accepted"] += 1
+            tally["warned"] += 1 if results else 0
             batch.emit(
                 OutMessage(
                     topics.EVENTS_VALIDATED, c.item.value, person, list(c.item.trace_headers)
