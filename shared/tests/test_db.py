@@ -122,3 +122,19 @@ async def test_nothing_to_write_is_no_statement(engine: AsyncEngine, unique: str
     async with make_sessions(engine).begin() as session:
         assert await bulk_insert(session, table, [], returning=["id"]) == []
         await bulk_update(session, table, "id", [])
+
+
+async def test_a_plain_bulk_insert_belongs_to_the_sessions_transaction(
+    engine: AsyncEngine, unique: str
+) -> None:
+    """The COPY path goes around SQLAlchemy's cursor: it must still roll back with it."""
+    table = await scratch(engine, f"bulk_{unique}")
+    sessions = make_sessions(engine)
+    async with sessions() as session, session.begin():
+        await bulk_insert(session, table, [row(1), row(2)])
+        await session.rollback()
+    async with sessions.begin() as session:
+        assert (await session.execute(select(table))).all() == []
+        await bulk_insert(session, table, [row(3)])
+    async with sessions() as session:
+        assert [r.id for r in await session.execute(select(table))] == [uuid.UUID(int=3)]

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from alembic import command
 from alembic.config import Config
 from pydantic_core import to_json
-from sqlalchemy import JSON, Column, MetaData, Row, Table, TextClause, make_url, text
+from sqlalchemy import JSON, Column, MetaData, Row, String, Table, TextClause, make_url, text
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import Connection
@@ -165,7 +165,10 @@ def _unnest(table: Table, columns: Sequence[str]) -> tuple[list[str], str]:
     for i, name in enumerate(columns):
         column = table.c[name]
         # JSON travels as text and is cast per row: an array of jsonb has no plain codec.
-        element = "TEXT" if _is_json(column) else column.type.compile(dialect=_DIALECT)
+        # Strings travel as TEXT[]: a VARCHAR(n)[] cast checks every element's length once
+        # more before the column's own assignment cast does (measured: about 1.7x slower).
+        textual = _is_json(column) or isinstance(column.type, String)
+        element = "TEXT" if textual else column.type.compile(dialect=_DIALECT)
         casts.append(f"CAST(:c{i} AS {element}[])")
         names.append(f"u{i}")
         select.append(f"CAST(u{i} AS JSONB)" if _is_json(column) else f"u{i}")
@@ -224,6 +227,9 @@ async def bulk_insert(
     if not rows:
         return []
     columns = tuple(rows[0])
+    if on_conflict is None and not returning:
+        await _copy(session, table, columns, rows)
+        return []
     statement = _insert_sql(table, columns, on_conflict, tuple(returning))
     result = await session.execute(statement, _arrays(table, columns, rows))
     return list(result) if returning else []
@@ -238,3 +244,29 @@ async def bulk_update(
     columns = tuple(c for c in rows[0] if c != key)
     statement = _update_sql(table, key, columns)
     await session.execute(statement, _arrays(table, (key, *columns), rows))
+
+
+async def _copy(
+    session: AsyncSession,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """A plain insert by binary COPY on the session's own connection (so inside its
+    transaction): the cheapest way into PostgreSQL, for PostgreSQL and for Python."""
+    connection = await session.connection()
+    # The driver opens the transaction lazily, on the first statement through it; COPY
+    # goes around it, so make sure BEGIN has been sent (or COPY would commit on its own).
+    await connection.exec_driver_sql("SELECT 1")
+    raw = await connection.get_raw_connection()
+    json_columns = {c for c in columns if _is_json(table.c[c])}
+    records = [
+        tuple(
+            (None if row[c] is None else to_json(row[c]).decode()) if c in json_columns else row[c]
+            for c in columns
+        )
+        for row in rows
+    ]
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name, schema_name=table.schema, columns=list(columns), records=records
+    )
