@@ -168,25 +168,37 @@ DEMO_TRAINING_PERSONS = 6000
 
 def _demo_model(var_dir: Path, *, start: Any, seed: int) -> Path:
     """The scoring model, trained beforehand on the two simulated years before the demo's
-    (same seed), never on the year it is then judged on."""
+    (same seed), never on the year it is then judged on. It depends only on those, so it is
+    kept beside the demo's directory and trained again only when missing or unreadable."""
     from datetime import timedelta
+
+    from lifesign_scoring.learning import load_model
 
     sim = _simulator()
     began = time.monotonic()
-    earlier = var_dir / "training-province"
-    with console.status("training the scoring model on the two years before…"):
-        config = sim.simulate.SimulationConfig(
-            persons=DEMO_TRAINING_PERSONS, start=start - timedelta(days=730), days=730, seed=seed
-        )
-        sim.simulate.run(config, earlier)
-        path = var_dir / "model" / "model.json"
-        report = _train_model(earlier, path, "")
+    key = f"{start.isoformat()}-s{seed}-p{DEMO_TRAINING_PERSONS}"
+    path = var_dir.parent / "scoring-models" / key / "model.json"
+    report_path = path.with_suffix(".report.json")
+    try:
+        load_model(path.read_bytes())
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        earlier = var_dir / "training-province"
+        with console.status("training the scoring model on the two years before…"):
+            config = sim.simulate.SimulationConfig(
+                persons=DEMO_TRAINING_PERSONS,
+                start=start - timedelta(days=730),
+                days=730,
+                seed=seed,
+            )
+            sim.simulate.run(config, earlier)
+            report = _train_model(earlier, path, "")
+            shutil.rmtree(earlier)
     test = report["test"]["xgboost"]
     console.print(
         f"scoring model {report['model_version']} ({time.monotonic() - began:.1f}s): test AUC "
         f"{test['auc']:.3f}, dead certified {test['dead_certified']} of {test['dead']}, living "
-        f"certified {test['living_certified_share']:.1%} "
-        f"(report: {path.with_suffix('.report.json')})"
+        f"certified {test['living_certified_share']:.1%} (report: {report_path})"
     )
     return path
 
