@@ -17,7 +17,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 from lifesign.certification import PaymentCommandKind, Status
-from lifesign.demo import run_slice
+from lifesign.demo import PASSWORD_CHANGE_AGO, run_slice
 from lifesign.runtime import stack
 from lifesign.settings import TIMEZONE, LifesignSettings
 
@@ -61,7 +61,10 @@ def test_slice_through_separate_processes(
     assert result.before[holder].to_status is Status.WARNING
     after = observed.latest(holder)
     assert after is not None and after.to_status is Status.ELIGIBLE
-    assert after.validity_end == (now + relativedelta(months=12)).date()
+    # Validity runs from the proof of life's Beijing date (which is yesterday's for the
+    # first two hours after Beijing midnight).
+    proved_on = (now - PASSWORD_CHANGE_AGO).date()
+    assert after.validity_end == proved_on + relativedelta(months=12)
     assert not [c for c in observed.commands if c.pseudonym == holder]
 
     # Nothing happened to the quiet pensioner: one state change, the initial one.

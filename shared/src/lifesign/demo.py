@@ -30,6 +30,9 @@ from lifesign.events import FeedRecord
 from lifesign.identity import Pseudonymizer, make_id_number
 from lifesign.settings import TIMEZONE
 
+#: How long before the slice runs the card holder changed their password (R-7.10).
+PASSWORD_CHANGE_AGO = timedelta(hours=2)
+
 
 @dataclass(frozen=True)
 class DemoPensioner:
@@ -124,7 +127,7 @@ def feed_messages(people: Sequence[DemoPensioner], now: datetime) -> list[FeedMe
         record_id="ICBC-PWD-88120931",
         id_number=holder.id_number.lower(),  # lower-case x and all: ingest normalises
         name=holder.name,
-        occurred_at=(now - timedelta(hours=2)).replace(tzinfo=None),
+        occurred_at=(now - PASSWORD_CHANGE_AGO).replace(tzinfo=None),
         region="310104",
         attributes={"bank_code": "ICBC", "channel": "atm", "card_last4": "4417"},
     )
