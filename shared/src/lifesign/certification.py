@@ -171,13 +171,14 @@ def status_on(
     (R-7.9): lost eligibility, suspension, and a death record contradicted by later alive
     evidence (a likely impersonation, 冒领, to be verified before any money moves).
     """
-    # A death dated after as_of does not count on as_of (lists for a past date, issue 5).
-    deaths = [d for d in _active(state, LossKind.DEATH) if d.occurred_on <= as_of]
-    if deaths:
-        return _death_status(state, deaths)
-    prison = _prison_on(state, as_of)
-    if prison is not None:
-        return _prison_status(state, prison)
+    if state.losses:  # most people have none: skip the scans
+        # A death dated after as_of does not count on as_of (lists for a past date).
+        deaths = [d for d in _active(state, LossKind.DEATH) if d.occurred_on <= as_of]
+        if deaths:
+            return _death_status(state, deaths)
+        prison = _prison_on(state, as_of)
+        if prison is not None:
+            return _prison_status(state, prison)
     return _calendar_status(state, as_of, alignment)
 
 
