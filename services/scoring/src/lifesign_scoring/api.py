@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -11,9 +12,7 @@ from lifesign.messaging import Outbox
 from lifesign.service import Runtime
 from lifesign_scoring import repository
 from lifesign_scoring.decide import Decider
-from lifesign_scoring.learning import load_model
 from lifesign_scoring.models import messaging
-from lifesign_scoring.rules import RuleModel
 
 router = APIRouter(tags=["scoring"])
 
@@ -75,10 +74,14 @@ async def get_artifact(request: Request, version: str) -> Response:
 async def post_model(request: Request) -> dict[str, Any]:
     """Register a model as a challenger: the bytes ``lifesign train`` writes, or a rule
     model of approved rules (``lifesign model rules``)."""
+    # Imported here: xgboost and scikit-learn take seconds to load; serving starts without.
+    from lifesign_scoring.learning import load_model
+    from lifesign_scoring.rules import RuleModel
+
     runtime = _runtime(request)
     blob = await request.body()
     try:
-        model = load_model(blob)
+        model = await asyncio.to_thread(load_model, blob)
     except (ValueError, KeyError, TypeError) as error:
         raise HTTPException(status_code=422, detail=f"not a scoring model: {error}") from error
     facts = model.facts or {}

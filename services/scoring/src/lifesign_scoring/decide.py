@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,7 +36,9 @@ from lifesign_scoring.features import (
     Trail,
     compute,
 )
-from lifesign_scoring.learning import Model, load_model
+
+if TYPE_CHECKING:  # xgboost and scikit-learn load with the first model, not at start-up
+    from lifesign_scoring.learning import Model
 
 CHUNK = 5000
 
@@ -53,6 +55,8 @@ class ModelCache:
             return None
         version, blob = found
         if self._loaded is None or self._loaded.version != version:
+            from lifesign_scoring.learning import load_model
+
             self._loaded = await asyncio.to_thread(load_model, blob)
         return self._loaded
 
