@@ -283,3 +283,34 @@ async def test_physical_lines_never_hold_more_than_one_line() -> None:
         tracemalloc.stop()
     assert (count, oversized, last) == (2 + 60 * 1024 + 1, [2], b"last")
     assert peak < 4 * MAX_RECORD_BYTES + (1 << 20)
+
+
+async def test_an_undecryptable_registry_name_skips_the_hint_not_the_record(
+    uploader: Uploader, sessions: async_sessionmaker[AsyncSession], kafka_bootstrap: str
+) -> None:
+    """A registry stored under another key (a rotation gone wrong): the record goes on
+    without a name check; the matcher still sees the differing name digest."""
+    await import_registry(
+        [
+            "个人编号,姓名,证件号码,户籍所在地区划代码,险种类型,待遇状态,待遇开始日期\n",
+            f"P1,张建国,{ID_A},110105,企业职工,正常发放,2001-04-01\n",
+        ],
+        file="registry.csv",
+        sessions=sessions,
+        pseudonymizer=PSEUDONYMIZER,
+        cipher=FieldCipher(key_from_text("another-key-entirely")),
+        clock=CLOCK,
+    )
+    tag = uuid.uuid4().hex[:6]
+    result = await uploader.run(
+        body(funeral_csv(row(f"{tag}-1", name="张建果"))),
+        source=FUNERAL,
+        fmt=FileFormat.CSV,
+        encoding="utf-8",
+        file="k.csv",
+    )
+    assert (result.accepted, result.rejected) == (1, 0)
+    wanted = event_id_for("funeral_cremation", f"{tag}-1")
+    event = (await published(kafka_bootstrap, {wanted}))[wanted]
+    assert event.name_check is None
+    assert event.person.name_digest == PSEUDONYMIZER.name("张建果")

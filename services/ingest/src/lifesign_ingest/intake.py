@@ -8,6 +8,7 @@ so a record is normalised the same way however it arrived (R-7.3.1, R-7.3.2).
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from lifesign.identity import FieldCipher, Pseudonymizer
 from lifesign.names import name_similarity
 from lifesign_ingest import repository
 from lifesign_ingest.service import normalize_record_and_name
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,21 +80,37 @@ class Intake:
         registered = await repository.registry_names(
             session, {i.event.person.pseudonym for i in items}
         )
-        names: dict[str, str] = {}
+        names: dict[str, str | None] = {}  # decrypted once per pseudonym and batch
         events = []
         for item in items:
             event = item.event
             found = registered.get(event.person.pseudonym)
             if found is not None and found[0] != event.person.name_digest:
-                pseudonym = event.person.pseudonym
-                if pseudonym not in names:
-                    names[pseudonym] = self._registry_name(found[1])
-                similarity = name_similarity(names[pseudonym], item.name)
-                check = NameCheck(similarity=similarity.score, reasons=list(similarity.reasons))
-                event = event.model_copy(update={"name_check": check})
+                check = self._name_check(item, found[1], names)
+                if check is not None:
+                    event = event.model_copy(update={"name_check": check})
             events.append(event)
         return events
 
-    def _registry_name(self, pii_cipher: str) -> str:
-        name: str = json.loads(self._cipher.decrypt(pii_cipher, context="pii"))["name"]
+    def _name_check(
+        self, item: Normalised, pii_cipher: str, names: dict[str, str | None]
+    ) -> NameCheck | None:
+        pseudonym = item.event.person.pseudonym
+        if pseudonym not in names:
+            names[pseudonym] = self._registry_name(pii_cipher)
+        registered = names[pseudonym]
+        if registered is None:
+            return None
+        similarity = name_similarity(registered, item.name)
+        return NameCheck(similarity=similarity.score, reasons=list(similarity.reasons))
+
+    def _registry_name(self, pii_cipher: str) -> str | None:
+        """The registry's plaintext name, or None if it cannot be decrypted (a rotated key):
+        the event then goes on without the helper score, never to the dead-letter topic;
+        the matcher still sees the differing name digest and holds it for review."""
+        try:
+            name: str = json.loads(self._cipher.decrypt(pii_cipher, context="pii"))["name"]
+        except (ValueError, KeyError) as error:
+            log.warning("registry name not decryptable, no name check: %s", error)
+            return None
         return name
