@@ -255,7 +255,7 @@ async def test_silent_source_flagged_with_its_backlog_and_the_report(
     """Overall completeness: 12 records a day, then nothing for 4 days, then the backlog."""
     start = datetime(2026, 1, 1, 10, tzinfo=SHANGHAI)
     source = "outpatient_settlement"
-    attrs = {"institution_code": "H1", "settlement_date": "2026-01-01", "amount": "10.00"}
+    attrs = {"institution_code": "H1", "settlement_date": "2026-01-01", "total_cost": "10.00"}
     values, n = [], 0
     backlog: list[str] = []
     for day in range(30):
@@ -309,7 +309,7 @@ async def test_a_held_back_batch_is_flagged_when_it_arrives(
     """Update timeliness: ten records a day; day 20's batch arrives 40 days late (Q-TIM-03)."""
     start = datetime(2026, 1, 1, 10, tzinfo=SHANGHAI)
     source = "outpatient_settlement"
-    attrs = {"institution_code": "H1", "settlement_date": "2026-01-01", "amount": "10.00"}
+    attrs = {"institution_code": "H1", "settlement_date": "2026-01-01", "total_cost": "10.00"}
     values, held = [], []
     for day in range(80):
         for k in range(10):
@@ -336,4 +336,9 @@ async def test_a_held_back_batch_is_flagged_when_it_arrives(
     assert (result.held_back, result.held_flagged) == (1, 10)
     async with sessions() as session:
         flagged = await repository.record_ids_with(session, ["Q-TIM-03"])
+        built = await report.build(session, date(2026, 1, 1), date(2026, 3, 31))
     assert sorted(f["record_id"] for f in flagged) == sorted(held)
+    # Each held record is also stale (Q-TIM-01) and in a late delivery (Q-TIM-02): the
+    # dimension's score counts it once.
+    assert built["worst_rules"][0]["count"] == 10
+    assert built["scores"]["update_timeliness"] == pytest.approx(1 - 10 / 800)

@@ -26,8 +26,11 @@ async def build(session: AsyncSession, first: date, last: date) -> dict[str, Any
     counts = await repository.counts(session, first, last)
     by_rule = await repository.rule_counts(session, first, last)
     volume = await repository.volume_findings(session, first, last)
+    dimensions = await repository.dimension_counts(
+        session, first, last, {r.id: r.dimension.value for r in RULES}
+    )
     days = (last - first).days + 1
-    sources = _sources(counts, by_rule, volume, days)
+    sources = _sources(counts, by_rule, dimensions, volume, days)
     totals = Counter[str]()
     for row in counts:
         totals.update({k: int(row[k]) for k in _COUNT_KEYS})
@@ -46,7 +49,9 @@ async def build(session: AsyncSession, first: date, last: date) -> dict[str, Any
         "period": {"from": first.isoformat(), "to": last.isoformat(), "days": days},
         "totals": dict(totals),
         "balanced": _balanced(totals),
-        "scores": _scores(totals["received"], rule_totals, volume, days, len(sources)),
+        "scores": _scores(
+            totals["received"], _per_dimension(dimensions), volume, days, len(sources)
+        ),
         "sources": sources,
         "worst_rules": worst,
         "trend": _trend(counts, by_rule),
@@ -97,19 +102,20 @@ async def _examples(session: AsyncSession, rule_id: str, first: date, last: date
     return out
 
 
-def _dimension_of(rule_id: str) -> str | None:
-    rule = RULE_BY_ID.get(rule_id)
-    return rule.dimension.value if rule else None
+def _per_dimension(rows: list[dict[str, Any]], source: str | None = None) -> Counter[str]:
+    """Records with a finding, per dimension (each record once per dimension)."""
+    found: Counter[str] = Counter()
+    for r in rows:
+        if source is None or r["source"] == source:
+            found[r["dimension"]] += int(r["n"])
+    return found
 
 
 def _scores(
-    received: int, rule_totals: Counter[str], volume: list[dict[str, Any]], days: int, n: int
+    received: int, per_dimension: Counter[str], volume: list[dict[str, Any]], days: int, n: int
 ) -> dict[str, float | None]:
-    per_dimension: Counter[str] = Counter()
-    for rule_id, count in rule_totals.items():
-        dimension = _dimension_of(rule_id)
-        if dimension and dimension != Dimension.OVERALL_COMPLETENESS:
-            per_dimension[dimension] += count
+    """1 - records with a finding of the dimension / received; overall completeness: the
+    share of (source, day) that were neither silent nor flooding."""
     scores: dict[str, float | None] = {}
     for dimension in Dimension:
         if dimension is Dimension.OVERALL_COMPLETENESS:
@@ -125,6 +131,7 @@ def _scores(
 def _sources(
     counts: list[dict[str, Any]],
     by_rule: list[dict[str, Any]],
+    dimensions: list[dict[str, Any]],
     volume: list[dict[str, Any]],
     days: int,
 ) -> list[dict[str, Any]]:
@@ -143,7 +150,7 @@ def _sources(
                 "source": source,
                 **{k: c[k] for k in _COUNT_KEYS},
                 "balanced": _balanced(c),
-                "scores": _scores(c["received"], rules[source], mine, days, 1),
+                "scores": _scores(c["received"], _per_dimension(dimensions, source), mine, days, 1),
                 "silent_days": sum(v["kind"] == "silent" for v in mine),
                 "flood_days": sum(v["kind"] == "flood" for v in mine),
                 "findings": dict(rules[source].most_common()),

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, cast, func, literal, select, text
+from sqlalchemy import Date, and_, case, cast, distinct, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -365,6 +365,23 @@ async def rule_counts(session: AsyncSession, first: date, last: date) -> list[di
         select(finding.c.source, finding.c.day, finding.c.rule_id, func.count().label("n"))
         .where(finding.c.day.between(first, last))
         .group_by(finding.c.source, finding.c.day, finding.c.rule_id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def dimension_counts(
+    session: AsyncSession, first: date, last: date, dimension_of: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Per source and dimension: records with at least one finding of its rules."""
+    dimension = case(dimension_of, value=finding.c.rule_id, else_=literal("other"))
+    rows = await session.execute(
+        select(
+            finding.c.source,
+            dimension.label("dimension"),
+            func.count(distinct(finding.c.event_id)).label("n"),
+        )
+        .where(finding.c.day.between(first, last))
+        .group_by(finding.c.source, dimension)
     )
     return [dict(r._mapping) for r in rows]
 
