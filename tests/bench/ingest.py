@@ -112,7 +112,7 @@ async def raw_rate(bootstrap: str, topic: str, count: int) -> float:
 
 async def ingest_rate(
     bootstrap: str, topic: str, count: int, sessions: object, producer: Producer
-) -> float:
+) -> tuple[float, float]:
     handler = FeedHandler(
         intake=Intake(pseudonymizer=Pseudonymizer(KEY), cipher=FieldCipher(KEY)),
         clock=FixedClock(NOW),
