@@ -172,11 +172,12 @@ def _demo_model(var_dir: Path, *, start: Any, seed: int) -> Path:
     kept beside the demo's directory and trained again only when missing or unreadable."""
     from datetime import timedelta
 
+    from lifesign_scoring.features import FEATURE_VERSION
     from lifesign_scoring.learning import load_model
 
     sim = _simulator()
     began = time.monotonic()
-    key = f"{start.isoformat()}-s{seed}-p{DEMO_TRAINING_PERSONS}"
+    key = f"{start.isoformat()}-s{seed}-p{DEMO_TRAINING_PERSONS}-f{FEATURE_VERSION}"
     path = var_dir.parent / "scoring-models" / key / "model.json"
     report_path = path.with_suffix(".report.json")
     try:

@@ -43,7 +43,14 @@ GROUPS = ("any", "card", "care", "contact")
 _GROUP_OF = np.array(
     [1 if code in CARD else 2 if code in CARE else 3 for code in SOURCES], dtype=np.int64
 )
+#: Which sources make up each group (the first, "any", is all of them).
+_MEMBERS = [np.ones(len(SOURCES), dtype=bool)] + [
+    np.equal(_GROUP_OF, g) for g in range(1, len(GROUPS))
+]
 WINDOWS = (30, 90, 365)
+HORIZON = max(WINDOWS)
+#: Bumped whenever a feature's meaning changes: a model is only used with its own version.
+FEATURE_VERSION = 2
 #: Days-since value for "never seen" (beyond any window, so trees split it off cleanly).
 NEVER = 999.0
 PROOF_METHODS = tuple(m.value for m in CertificationMethod)
@@ -110,7 +117,10 @@ def compute(
     n = population.size
     x = np.zeros((n, len(FEATURES)), dtype=np.float32)
     _base(x, population, as_of, history_start)
-    known = trail.select((trail.day <= as_of) & (trail.who >= 0) & (trail.who < n))
+    # Only the last HORIZON days count (what the service keeps at hand for a decision), so
+    # training on long histories and serving from the recent trail see the same features.
+    keep = (trail.day <= as_of) & (trail.day > as_of - HORIZON) & (trail.who >= 0) & (trail.who < n)
+    known = trail if keep.all() else trail.select(keep)
     age_days = as_of - known.day
     group = _GROUP_OF[known.source]
     for w in WINDOWS:
@@ -118,12 +128,14 @@ def compute(
         per_group = _per_group(n, known.who[inside], group[inside], known.count[inside])
         for g, name in enumerate(GROUPS):
             x[:, COLUMN[f"n{w}_{name}"]] = per_group[:, g]
-    last = _last_day(n, known.who, group, known.day)
+    # The last day of each kind of behaviour gives both the days since each group and the
+    # kinds seen in a window (a kind is in the window iff its last day is).
+    last = _last_by_source(n, known.who, known.source, known.day)
     for g, name in enumerate(GROUPS):
-        seen = last[:, g] >= 0
-        x[:, COLUMN[f"days_since_{name}"]] = np.where(seen, as_of - last[:, g], NEVER)
-    x[:, COLUMN["kinds_90"]] = _kinds(n, known.who[age_days < 90], known.source[age_days < 90])
-    x[:, COLUMN["kinds_365"]] = _kinds(n, known.who[age_days < 365], known.source[age_days < 365])
+        latest = last[:, _MEMBERS[g]].max(axis=1, initial=-1)
+        x[:, COLUMN[f"days_since_{name}"]] = np.where(latest >= 0, as_of - latest, NEVER)
+    for w in (90, 365):
+        x[:, COLUMN[f"kinds_{w}"]] = ((last >= 0) & (as_of - last < w)).sum(axis=1)
     _regularity(x, as_of, history_start)
     return x
 
@@ -152,21 +164,14 @@ def _per_group(
     return counts
 
 
-def _last_day(
-    n: int, who: NDArray[np.int64], group: NDArray[np.int64], day: NDArray[np.int64]
+def _last_by_source(
+    n: int, who: NDArray[np.int64], source: NDArray[np.int64], day: NDArray[np.int64]
 ) -> NDArray[np.int64]:
-    k = len(GROUPS)
-    flat = np.full(n * k, -1, dtype=np.int64)
-    np.maximum.at(flat, who * k + group, day)
-    last: NDArray[np.int64] = flat.reshape(n, k)
-    last[:, 0] = last[:, 1:].max(axis=1)
+    """The last day of each person's events of each source (-1: none)."""
+    flat = np.full(n * len(SOURCES), -1, dtype=np.int64)
+    np.maximum.at(flat, who * len(SOURCES) + source, day)
+    last: NDArray[np.int64] = flat.reshape(n, len(SOURCES))
     return last
-
-
-def _kinds(n: int, who: NDArray[np.int64], source: NDArray[np.int64]) -> NDArray[np.float64]:
-    """How many different kinds of behaviour each person showed (R-7.5.2.1 kinds)."""
-    pairs = np.unique(who * len(SOURCES) + source)
-    return np.bincount(pairs // len(SOURCES), minlength=n).astype(np.float64)
 
 
 def _regularity(x: NDArray[np.float32], as_of: int, history_start: int) -> None:

@@ -29,7 +29,7 @@ from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
 from sklearn.pipeline import make_pipeline  # type: ignore[import-untyped]
 from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
 
-from lifesign_scoring.features import COLUMN, FEATURES
+from lifesign_scoring.features import COLUMN, FEATURE_VERSION, FEATURES
 from lifesign_scoring.rules import RuleModel, learn_rules
 
 #: R-7.5.2.2 as issue 6 sets it: dead certified as alive at most 0.1% of the dead.
@@ -158,6 +158,7 @@ class ScoringModel:
                 "version": self.version,
                 "kind": "xgboost",
                 "features": list(FEATURES),
+                "feature_version": FEATURE_VERSION,
                 "calibration": list(self.calibration),
                 "threshold": self.threshold,
                 "facts": self.facts,
@@ -168,7 +169,7 @@ class ScoringModel:
     @classmethod
     def from_bytes(cls, blob: bytes) -> ScoringModel:
         data = json.loads(blob)
-        if data.get("features") != list(FEATURES):
+        if data.get("features") != list(FEATURES) or data.get("feature_version") != FEATURE_VERSION:
             raise ValueError("the model was trained on other features than this code computes")
         booster = xgb.Booster()
         booster.load_model(bytearray(base64.b64decode(data["booster"])))

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.tree import DecisionTreeClassifier  # type: ignore[import-untyped]
 
-from lifesign_scoring.features import COLUMN, FEATURES
+from lifesign_scoring.features import COLUMN, FEATURE_VERSION, FEATURES
 
 if TYPE_CHECKING:
     from lifesign_scoring.learning import Dataset
@@ -148,6 +148,7 @@ class RuleModel:
                 "version": self.version,
                 "kind": "rules",
                 "features": list(FEATURES),
+                "feature_version": FEATURE_VERSION,
                 "approved_by": self.approved_by,
                 "threshold": self.threshold,
                 "facts": self.facts or {},
@@ -158,7 +159,7 @@ class RuleModel:
     @classmethod
     def from_bytes(cls, blob: bytes) -> RuleModel:
         data = json.loads(blob)
-        if data.get("features") != list(FEATURES):
+        if data.get("features") != list(FEATURES) or data.get("feature_version") != FEATURE_VERSION:
             raise ValueError("the rules use other features than this code computes")
         rules = [Rule.from_dict(r) for r in data["rules"]]
         return cls(
