@@ -126,19 +126,21 @@ class NormalizedHandler:
         record received first is the original (departments' copies come later, but the
         partitions before quality need not keep their order)."""
         checked = sorted(checked, key=lambda c: c.event.received_at)
-        columns: dict[str, list[Any]] = {name: [] for name in repository.CLAIM_COLUMNS}
-        for c in checked:
-            e = c.event
-            columns["event_id"].append(e.event_id)
-            columns["topic"].append(c.item.topic)
-            columns["partition"].append(c.item.partition)
-            columns["offset"].append(c.item.offset)
-            columns["source"].append(e.source)
-            columns["source_record_id"].append(e.provenance.source_record_id[:128])
-            columns["content_digest"].append(c.digest)
-            columns["occurred_at"].append(e.occurred_at)
-            columns["received_at"].append(e.received_at)
-        new = await repository.claim_events(session, columns)
+        rows = [
+            {
+                "event_id": c.event.event_id,
+                "topic": c.item.topic,
+                "partition": c.item.partition,
+                "offset": c.item.offset,
+                "source": c.event.source,
+                "source_record_id": c.event.provenance.source_record_id[:128],
+                "content_digest": c.digest,
+                "occurred_at": c.event.occurred_at,
+                "received_at": c.event.received_at,
+            }
+            for c in checked
+        ]
+        new = await repository.claim_events(session, rows)
         fresh: list[_Checked] = []
         suspects: list[_Checked] = []
         taken: set[Any] = set()

@@ -12,6 +12,7 @@ from sqlalchemy import Date, and_, case, cast, distinct, func, literal, select, 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lifesign.db import bulk_insert
 from lifesign.settings import TIMEZONE
 from lifesign_quality.models import (
     death_report,
@@ -32,45 +33,17 @@ def _beijing_day(column: Any) -> Any:
     return cast(func.timezone(_BEIJING, column), Date)
 
 
-#: One array parameter per column (asyncpg encodes them in C): building an executemany's
-#: parameters row by row in Python costs more than the insert itself at thousands a second.
-_CLAIM = text(
-    """
-    INSERT INTO quality.seen_event (event_id, topic, partition, "offset", source,
-        source_record_id, content_digest, occurred_at, received_at)
-    SELECT * FROM unnest(
-        CAST(:event_id AS uuid[]), CAST(:topic AS varchar[]), CAST(:partition AS int[]),
-        CAST(:offset AS bigint[]), CAST(:source AS varchar[]),
-        CAST(:source_record_id AS varchar[]), CAST(:content_digest AS bytea[]),
-        CAST(:occurred_at AS timestamptz[]), CAST(:received_at AS timestamptz[]))
-    ON CONFLICT DO NOTHING
-    RETURNING event_id
-    """
-)
-CLAIM_COLUMNS = (
-    "event_id",
-    "topic",
-    "partition",
-    "offset",
-    "source",
-    "source_record_id",
-    "content_digest",
-    "occurred_at",
-    "received_at",
-)
-
-
-async def claim_events(session: AsyncSession, columns: dict[str, list[Any]]) -> set[uuid.UUID]:
+async def claim_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
     """Record each event id and content digest; return the ids recorded now (first seen).
 
-    One statement: the primary key keeps the first coordinates of an id (a later copy is an
-    exact duplicate or a redelivery) and the unique content digest keeps the first event
-    with that content (a later one under another id is a near duplicate). Rows are
-    inserted in the order given. ``columns``: one list per name of :data:`CLAIM_COLUMNS`."""
-    if not columns["event_id"]:
-        return set()
-    result = await session.execute(_CLAIM, columns)
-    return set(result.scalars())
+    One statement (``bulk_insert``: one array per column): the primary key keeps the first
+    coordinates of an id (a later copy is an exact duplicate or a redelivery) and the
+    unique content digest keeps the first event with that content (a later one under
+    another id is a near duplicate). Rows are inserted in the order given."""
+    found = await bulk_insert(
+        session, seen_event, rows, on_conflict="nothing", returning=["event_id"]
+    )
+    return {r.event_id for r in found}
 
 
 async def prior_sightings(
@@ -149,8 +122,7 @@ async def deaths_of(
 
 
 async def add_deaths(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(death_report).on_conflict_do_nothing(), list(rows))
+    await bulk_insert(session, death_report, rows, on_conflict="nothing")
 
 
 async def add_counts(session: AsyncSession, counts: dict[tuple[str, date], Counter[str]]) -> None:
@@ -170,8 +142,7 @@ async def add_counts(session: AsyncSession, counts: dict[tuple[str, date], Count
 
 
 async def record_findings(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(finding).on_conflict_do_nothing(), rows)
+    await bulk_insert(session, finding, rows, on_conflict="nothing")
 
 
 async def counts(
