@@ -17,6 +17,7 @@ the broker, as the service does; the rate counts from the first to the last even
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import statistics
 import tempfile
@@ -24,6 +25,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
@@ -101,7 +103,9 @@ async def fresh_database(server_url: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-async def run(kind: str, count: int, bootstrap: str, server_url: str) -> tuple[float, float]:
+async def run(
+    kind: str, count: int, bootstrap: str, server_url: str, replicas: int = 1
+) -> tuple[float, float]:
     url = await fresh_database(server_url)
     await upgrade(url, SPEC.migrations, SPEC.schema)
     engine = make_engine(url)
@@ -116,7 +120,58 @@ async def run(kind: str, count: int, bootstrap: str, server_url: str) -> tuple[f
     for i in range(0, count, 10_000):
         await producer.send_many(messages[i : i + 10_000])
     ceiling = await raw_rate(bootstrap, topic, count)
+    group = f"bench-matcher-{uuid.uuid4().hex[:6]}"
+    rate = await asyncio.to_thread(replicated, replicas, url, bootstrap, topic, group, count)
+    async with make_sessions(engine)() as session:
+        left = await session.scalar(text("SELECT count(*) FROM matcher.outbox"))
+    assert left == 0, f"{left} state changes not relayed"
+    await producer.stop()
+    await engine.dispose()
+    return rate, ceiling
+
+
+def replicated(
+    replicas: int, url: str, bootstrap: str, topic: str, group: str, count: int
+) -> float:
+    """``replicas`` matcher processes in one consumer group (the topic's 4 partitions
+    shared among them, as a deployment scales); the rate from the first event any of them
+    handled to the last."""
+    context = multiprocessing.get_context("spawn")
+    handled = context.Value("q", 0)
+    done = context.Event()
+    reports: Any = context.Queue()
+    processes = [
+        context.Process(target=replica, args=(url, bootstrap, topic, group, handled, done, reports))
+        for _ in range(replicas)
+    ]
+    for process in processes:
+        process.start()
+    while handled.value < count:
+        time.sleep(0.01)
+    done.set()
+    spans = [reports.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    first = min(f for f, _ in spans if f is not None)
+    last = max(e for _, e in spans if e is not None)
+    return float(count / (last - first))
+
+
+def replica(
+    url: str, bootstrap: str, topic: str, group: str, handled: Any, done: Any, reports: Any
+) -> None:
+    """One matcher replica (its own process): consumer, handler and relay, as the service
+    wires them; adds what it handles to ``handled`` and reports (first, last) times."""
+    reports.put(asyncio.run(_replica(url, bootstrap, topic, group, handled, done)))
+
+
+async def _replica(
+    url: str, bootstrap: str, topic: str, group: str, handled: Any, done: Any
+) -> tuple[float | None, float | None]:
+    engine = make_engine(url)
     sessions = make_sessions(engine)
+    producer = Producer(bootstrap)
+    await producer.start()
     outbox = Outbox(messaging.outbox)
     handler = ValidatedHandler(
         certifier=Certifier(outbox=outbox, clock=FixedClock(NOW)), outbox=outbox
@@ -126,7 +181,7 @@ async def run(kind: str, count: int, bootstrap: str, server_url: str) -> tuple[f
         await outbox.relay(sessions, producer)
 
     consumer: BatchConsumer[LifeEvent] = BatchConsumer(
-        name=f"bench-matcher-{uuid.uuid4().hex[:6]}",
+        name=group,
         topics=[topic],
         bootstrap=bootstrap,
         decode=json_decoder(LifeEvent),
@@ -136,20 +191,22 @@ async def run(kind: str, count: int, bootstrap: str, server_url: str) -> tuple[f
         after_commit=relay,
     )
     task = asyncio.create_task(consumer.run())
-    while consumer.stats.received == 0:
-        await asyncio.sleep(0.005)
-    started, first = time.perf_counter(), consumer.stats.received
-    while consumer.stats.received < count:
-        await asyncio.sleep(0.005)
-    rate = (consumer.stats.received - first) / (time.perf_counter() - started)
+    first: float | None = None
+    last: float | None = None
+    seen = 0
+    while not done.is_set():
+        if consumer.stats.received != seen:
+            last = time.perf_counter()
+            first = last if first is None else first
+            with handled.get_lock():
+                handled.value += consumer.stats.received - seen
+            seen = consumer.stats.received
+        await asyncio.sleep(0.002)
     consumer.stop()
     await task
-    async with sessions() as session:
-        left = await session.scalar(text("SELECT count(*) FROM matcher.outbox"))
-    assert left == 0, f"{left} state changes not relayed"
     await producer.stop()
     await engine.dispose()
-    return rate, ceiling
+    return first, last
 
 
 async def main() -> None:
@@ -160,12 +217,13 @@ async def main() -> None:
         EmbeddedBroker() as broker,
         embedded_postgres(Path(tmp) / "pg") as url,
     ):
-        for kind in ("mix", "direct"):
-            results = [await run(kind, count, broker.bootstrap, url) for _ in range(runs)]
+        for kind, replicas in (("mix", 1), ("direct", 1), ("mix", 2), ("direct", 2)):
+            results = [await run(kind, count, broker.bootstrap, url, replicas) for _ in range(runs)]
             rate = statistics.median(r for r, _ in results)
             ceiling = statistics.median(c for _, c in results)
-            print(f"BENCH matcher_{kind}_events_per_second {rate:.0f} events/s")
-            print(f"BENCH matcher_{kind}_broker_raw_read {ceiling:.0f} msgs/s")
+            name = f"matcher_{kind}" + (f"_{replicas}_replicas" if replicas > 1 else "")
+            print(f"BENCH {name}_events_per_second {rate:.0f} events/s")
+            print(f"BENCH {name}_broker_raw_read {ceiling:.0f} msgs/s")
 
 
 if __name__ == "__main__":
