@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
-from lifesign_scoring.features import FEATURES, Population, Trail, compute
+from lifesign_scoring.features import FEATURES, HORIZON, Population, Trail, compute
 from lifesign_scoring.learning import PARAMS, ROUNDS, Split, time_split, train
 from lifesign_sim import training
 from lifesign_sim.simulate import SimulationConfig, run
@@ -77,7 +77,9 @@ def bench_scoring(
     big = Population(
         *(np.tile(getattr(population, f), copies) for f in population.__dataclass_fields__)
     )
-    aux = records.auxiliary & (records.reported <= as_of)
+    # What the service loads for a decision: the last 365 days of behaviour known by then.
+    recent = (records.occurred <= as_of) & (records.occurred > as_of - HORIZON)
+    aux = records.auxiliary & (records.reported <= as_of) & recent
     offsets = np.repeat(np.arange(copies, dtype=np.int64) * population.size, int(aux.sum()))
     trail = Trail(
         np.tile(records.who[aux], copies) + offsets,

@@ -121,13 +121,10 @@ def compute(
     # training on long histories and serving from the recent trail see the same features.
     keep = (trail.day <= as_of) & (trail.day > as_of - HORIZON) & (trail.who >= 0) & (trail.who < n)
     known = trail if keep.all() else trail.select(keep)
-    age_days = as_of - known.day
-    group = _GROUP_OF[known.source]
-    for w in WINDOWS:
-        inside = age_days < w
-        per_group = _per_group(n, known.who[inside], group[inside], known.count[inside])
+    windows = _per_window(n, known, as_of)
+    for i, w in enumerate(WINDOWS):
         for g, name in enumerate(GROUPS):
-            x[:, COLUMN[f"n{w}_{name}"]] = per_group[:, g]
+            x[:, COLUMN[f"n{w}_{name}"]] = windows[:, g, i]
     # The last day of each kind of behaviour gives both the days since each group and the
     # kinds seen in a window (a kind is in the window iff its last day is).
     last = _last_by_source(n, known.who, known.source, known.day)
@@ -153,14 +150,15 @@ def _base(x: NDArray[np.float32], p: Population, as_of: int, history_start: int)
         x[:, COLUMN[f"proof_{method}"]] = known & (p.proof_method == i)
 
 
-def _per_group(
-    n: int, who: NDArray[np.int64], group: NDArray[np.int64], count: NDArray[np.int64]
-) -> NDArray[np.float64]:
-    """Events per person and group; column 0 is every group together."""
-    k = len(GROUPS)
-    flat = np.bincount(who * k + group, weights=count, minlength=n * k)
-    counts: NDArray[np.float64] = flat.astype(np.float64).reshape(n, k)
-    counts[:, 0] = counts[:, 1:].sum(axis=1)
+def _per_window(n: int, known: Trail, as_of: int) -> NDArray[np.float64]:
+    """Events per person, group (0: all) and window, in one pass: each event is counted in
+    the narrowest window that holds it, then the windows are summed outwards."""
+    k, m = len(GROUPS), len(WINDOWS)
+    narrowest = np.searchsorted(np.array(WINDOWS), as_of - known.day, side="right")
+    key = (known.who * k + _GROUP_OF[known.source]) * m + narrowest
+    flat = np.bincount(key, weights=known.count, minlength=n * k * m)
+    counts: NDArray[np.float64] = np.cumsum(flat.reshape(n, k, m), axis=2)
+    counts[:, 0, :] = counts[:, 1:, :].sum(axis=1)
     return counts
 
 
