@@ -130,7 +130,7 @@ def _demo_county(
                 county.run_county(
                     province=province, results=results, bootstrap=handle.kafka_bootstrap,
                     urls=urls, start=start, manifest=manifest, seconds_simulate=seconds_simulate,
-                    model=model, decisions=decisions,
+                    model=model, decisions=decisions, pseudonymizer=settings.pseudonymizer,
                 )
             )  # fmt: skip
     finally:
@@ -148,6 +148,13 @@ def _demo_county(
     console.print(
         "topics dumped: " + ", ".join(f"{t} {n:,}" for t, n in sorted(run.dumped.items()))
     )
+    if run.latency.get("suspended"):
+        console.print(
+            f"death record published -> SUSPEND (wall clock, {run.latency['suspended']} of "
+            f"{run.latency['deaths_published']} reported deaths): "
+            f"median {run.latency['seconds_p50']:.1f}s, p95 {run.latency['seconds_p95']:.1f}s, "
+            f"max {run.latency['seconds_max']:.1f}s"
+        )
     end = start + timedelta(days=days - 1)
     metrics = sim.evaluate.evaluate(
         province, results, pseudonymizer=settings.pseudonymizer, start=start, end=end

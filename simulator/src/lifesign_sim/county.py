@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,9 @@ from aiokafka import AIOKafkaConsumer
 
 from lifesign import topics
 from lifesign.bus import Producer, ensure_topics
-from lifesign.settings import TIMEZONE
+from lifesign.identity import Pseudonymizer
+from lifesign.settings import TIMEZONE, LifesignSettings
+from lifesign_sim import latency
 from lifesign_sim.evaluate import FLAGGED_FILE
 from lifesign_sim.formats import (
     DUPLICATES_FILE,
@@ -85,11 +88,13 @@ async def publish(
     province: Path,
     *,
     month_end: Callable[[date], Awaitable[None]] | None = None,
+    on_sent: Callable[[str, bytes], None] | None = None,
 ) -> int:
     """Publish the province's feeds as the departments would have, fast; return how many.
 
     ``month_end(day)`` is awaited whenever the publication time crosses into a new month,
-    with the last day of the month just published (the demo drains and sweeps there).
+    with the last day of the month just published (the demo drains and sweeps there);
+    ``on_sent(topic, value)`` is called as each record is handed to the producer.
     """
     feed_topics = sorted({f"feed.{p.stem}.v1" for p in (province / FEEDS_DIR).glob("*.jsonl")})
     await ensure_topics(bootstrap, feed_topics)  # unknown sources get a topic nobody reads
@@ -112,6 +117,8 @@ async def publish(
                 )
             )
             sent += 1
+            if on_sent is not None:
+                on_sent(line.topic, line.value)
             if len(pending) >= 5000:
                 await asyncio.gather(*pending)
                 pending = []
@@ -223,6 +230,7 @@ class CountyRun:
     seconds_simulate: float
     seconds_pipeline: float
     dumped: dict[str, int]
+    latency: dict[str, Any] = field(default_factory=dict)  # death record -> SUSPEND, wall
 
 
 async def run_county(
@@ -236,6 +244,7 @@ async def run_county(
     seconds_simulate: float,
     model: Path | None = None,
     decisions: dict[str, int] | None = None,
+    pseudonymizer: Pseudonymizer | None = None,
 ) -> CountyRun:
     """Drive a simulated province through a running stack and dump what it decided.
 
@@ -277,16 +286,29 @@ async def run_county(
                 )
                 swept.raise_for_status()
 
-        published = await publish(bootstrap, province, month_end=month_end)
+        arrivals = latency.DeathArrivals(pseudonymizer or LifesignSettings().pseudonymizer)
+        published = await publish(
+            bootstrap, province, month_end=month_end, on_sent=arrivals.observe
+        )
         await wait_until_drained(list(urls.values()), quiet_seconds=2.0, timeout=1800)
         seconds = time.monotonic() - started
+        delays = latency.summary(arrivals, await latency.suspend_times(bootstrap))
+        (results / "processing_latency.json").write_text(json.dumps(delays, indent=2))
         await dump_quality_outcomes(urls, results)
         await asyncio.sleep(1.0)  # the dumper's last poll
     finally:
         dumper.stop()
         await dumping
     return CountyRun(
-        province, results, manifest, registry, published, seconds_simulate, seconds, dumper.counts
+        province,
+        results,
+        manifest,
+        registry,
+        published,
+        seconds_simulate,
+        seconds,
+        dumper.counts,
+        delays,
     )
 
 
