@@ -185,3 +185,38 @@ async def test_offsets_are_committed_after_the_batch(
 def test_fast_murmur2_partitions_keys_exactly_as_aiokafka_does(key: bytes) -> None:
     # A key must keep its partition whichever producer (or version of ours) sent it.
     assert murmur2(key) == aiokafka_murmur2(key)
+
+
+async def test_a_pattern_subscription_reads_a_topic_created_after_it_started(
+    kafka_bootstrap: str, engine: AsyncEngine, producer: Producer, unique: str
+) -> None:
+    """Ingest reads every ``feed.*.v1`` topic: a department's topic for a source lifesign
+    does not know is read (and its records dead-lettered), not left unread."""
+    await ensure_topics(kafka_bootstrap, [f"pattern.{unique}.first"])
+    seen: list[str] = []
+
+    async def handler(session: AsyncSession, batch: Batch[Item]) -> None:
+        seen.extend(item.topic for item in batch.items)
+
+    consumer: BatchConsumer[Item] = BatchConsumer(
+        name=f"test-pattern-{unique}",
+        topics=[],
+        pattern=rf"^pattern\.{unique}\..+$",
+        bootstrap=kafka_bootstrap,
+        decode=json_decoder(Item),
+        handler=handler,
+        sessions=make_sessions(engine),
+        producer=producer,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await (await producer.send(f"pattern.{unique}.first", b'{"n": 1}', key="1"))
+        await wait_for(lambda: len(seen) == 1)
+        later = f"pattern.{unique}.later"
+        await ensure_topics(kafka_bootstrap, [later])
+        await (await producer.send(later, b'{"n": 2}', key="2"))
+        await wait_for(lambda: len(seen) == 2, seconds=90)
+    finally:
+        consumer.stop()
+        await task
+    assert seen == [f"pattern.{unique}.first", f"pattern.{unique}.later"]

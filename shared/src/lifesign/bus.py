@@ -363,7 +363,10 @@ class BatchConsumer(Generic[T]):
         timeout_ms: int = 200,
         session_timeout_ms: int = 6000,
         dead_letter_topic: str = EVENTS_REJECTED,
+        pattern: str | None = None,
     ) -> None:
+        """``pattern`` (a regular expression) subscribes to every matching topic, also
+        ones created later, instead of ``topics`` (which then only names the consumer)."""
         self.name = name
         self.topics = list(topics)
         self.stats = ConsumerStats()
@@ -376,8 +379,9 @@ class BatchConsumer(Generic[T]):
         self._timeout_ms = timeout_ms
         self._dlq = dead_letter_topic
         self._stopping = asyncio.Event()
+        self._pattern = pattern
         self._consumer = AIOKafkaConsumer(
-            *self.topics,
+            *([] if pattern else self.topics),
             bootstrap_servers=bootstrap,
             group_id=name,
             client_id=name,
@@ -387,11 +391,15 @@ class BatchConsumer(Generic[T]):
             heartbeat_interval_ms=max(300, session_timeout_ms // 6),
             max_poll_interval_ms=300_000,
             max_partition_fetch_bytes=8 << 20,
+            # A pattern subscription finds topics created later within this time.
+            metadata_max_age_ms=10_000 if pattern else 300_000,
         )
 
     async def run(self) -> None:
         """Consume until :meth:`stop`; never gives up on a batch, never skips one silently."""
         await self._consumer.start()
+        if self._pattern:
+            self._consumer.subscribe(pattern=self._pattern)
         try:
             while not self._stopping.is_set():
                 flat = await self._next_batch()

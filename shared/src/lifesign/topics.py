@@ -21,6 +21,9 @@ DEFAULT_PARTITIONS = 4
 
 COMPACTED = frozenset({REGISTRY_PENSIONERS})
 
+#: Every department feed topic, known source or not (``feed.<source>.v1``).
+FEED_TOPIC_PATTERN = r"^feed\.[^.]+\.v1$"
+
 
 def feed_topics() -> list[str]:
     """Every department's feed topic, one per catalogue source."""

@@ -10,7 +10,7 @@ from lifesign.bus import BatchConsumer
 from lifesign.messaging import Outbox
 from lifesign.service import Runtime, ServiceSpec, serve
 from lifesign.settings import ServiceSettings
-from lifesign.topics import feed_topics
+from lifesign.topics import FEED_TOPIC_PATTERN, feed_topics
 from lifesign_ingest.api import router
 from lifesign_ingest.consumers import FeedHandler
 from lifesign_ingest.intake import Intake
@@ -43,6 +43,9 @@ def wire(runtime: Runtime) -> None:
         BatchConsumer(
             name="ingest-feeds",
             topics=feed_topics(),
+            # Every feed topic, also one a department creates for a source lifesign does
+            # not know: its records are dead-lettered and counted, not left unread.
+            pattern=FEED_TOPIC_PATTERN,
             decode=_raw,
             handler=handler,
             **runtime.consumer_kwargs(),

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from lifesign.messaging import Outbox
@@ -100,8 +100,13 @@ async def post_retract(request: Request, event_id: uuid.UUID, decision: Decision
 
 
 @router.get("/reviews")
-async def get_reviews(request: Request) -> list[dict[str, Any]]:
-    """Loss evidence waiting for a reviewer because the name does not match (R-7.3.3.2)."""
+async def get_reviews(
+    request: Request,
+    limit: int = Query(100, ge=1, le=100_000),
+    offset: int = Query(0, ge=0),
+) -> list[dict[str, Any]]:
+    """Loss evidence waiting for a reviewer because the name does not match (R-7.3.3.2),
+    oldest first, a page at a time."""
     runtime: Runtime = request.app.state.runtime
     async with runtime.sessions() as session:
-        return await repository.open_reviews(session)
+        return await repository.open_reviews(session, limit, offset)

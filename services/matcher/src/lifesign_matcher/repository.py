@@ -398,7 +398,9 @@ async def explain(session: AsyncSession, pseudonym: str) -> dict[str, Any] | Non
     }
 
 
-async def open_reviews(session: AsyncSession, limit: int = 100) -> list[dict[str, Any]]:
+async def open_reviews(
+    session: AsyncSession, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
     """Loss evidence waiting for a reviewer, oldest first, with how alike the department's
     name and the registry's are (ingest's score and reasons, R-7.3.3.2)."""
     rows = await session.execute(
@@ -413,8 +415,9 @@ async def open_reviews(session: AsyncSession, limit: int = 100) -> list[dict[str
             review.c.event["name_check"].label("name_check"),
         )
         .where(review.c.resolved_at.is_(None))
-        .order_by(review.c.created_at)
+        .order_by(review.c.created_at, review.c.event_id)
         .limit(limit)
+        .offset(offset)
     )
     queue = []
     for r in rows:
