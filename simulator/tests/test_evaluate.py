@@ -422,11 +422,13 @@ def test_certification_shares(dirs: tuple[Path, Path]) -> None:
     metrics = _evaluate(dirs)
     # Alive at the end: P1 (big data), P9 and P10 (biometric), P2 (none).
     assert metrics["big_data_certified_share"] == 0.25
+    assert metrics["big_data_aux_certified_share"] == 0.0
     assert metrics["certified_share_by_method"] == {
         "big_data": 0.25,
         "biometric": 0.5,
         "home_visit": 0.0,
         "manual": 0.0,
+        "big_data_aux": 0.0,
         "none": 0.25,
     }
 
