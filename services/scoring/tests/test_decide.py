@@ -113,7 +113,10 @@ async def test_decisions_for_the_warning_period_with_explanations_r_7_5_2_3(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await given(sessions)
-    decider = Decider(sessions=sessions, outbox=Outbox(messaging.outbox), clock=FixedClock(NOW))
+    # grace_days=92: "not confirmed" published from the first day of the warning period.
+    decider = Decider(
+        sessions=sessions, outbox=Outbox(messaging.outbox), clock=FixedClock(NOW), grace_days=92
+    )
     result = await decider.run_through(DAY)
     assert (result.decided, result.model_version) == (3, "toy-1")
     decisions = {d.pseudonym: d for d in await published(sessions)}
@@ -132,11 +135,31 @@ async def test_decisions_for_the_warning_period_with_explanations_r_7_5_2_3(
 
 async def test_a_rerun_publishes_nothing_new(sessions: async_sessionmaker[AsyncSession]) -> None:
     await given(sessions)
-    decider = Decider(sessions=sessions, outbox=Outbox(messaging.outbox), clock=FixedClock(NOW))
+    decider = Decider(
+        sessions=sessions, outbox=Outbox(messaging.outbox), clock=FixedClock(NOW), grace_days=92
+    )
     await decider.run_through(DAY)
     again = await decider.run_through(DAY)
     assert again.decided == 0
     assert len(await published(sessions)) == 3
+
+
+async def test_not_confirmed_waits_for_the_last_weeks_of_the_warning_period(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Validity ends 60 days after DAY: on DAY only the confirmed one is published (the
+    reminders get their chance); 30 days before the end the others are decided."""
+    await given(sessions)
+    decider = Decider(sessions=sessions, outbox=Outbox(messaging.outbox), clock=FixedClock(NOW))
+    first = await decider.run_through(DAY)
+    assert (first.decided, first.confirmed, first.deferred) == (1, 1, 2)
+    assert {d.pseudonym for d in await published(sessions)} == {ACTIVE}
+    later = await decider.run_through(DAY + timedelta(days=30))
+    assert (later.decided, later.deferred) == (2, 0)
+    decisions = {d.pseudonym: d for d in await published(sessions)}
+    assert set(decisions) == {ACTIVE, CARD_ONLY, QUIET}
+    assert not decisions[CARD_ONLY].confirmed  # card payments alone never certify
+    assert (await decider.run_through(DAY + timedelta(days=31))).decided == 0
 
 
 async def test_switched_off_decides_nothing(sessions: async_sessionmaker[AsyncSession]) -> None:

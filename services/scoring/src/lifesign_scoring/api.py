@@ -50,6 +50,7 @@ async def post_decide(request: Request, through: date) -> dict[str, Any]:
         "model_version": result.model_version,
         "decided": result.decided,
         "confirmed": result.confirmed,
+        "deferred": result.deferred,
     }
 
 

@@ -5,8 +5,14 @@ in the warning period that have not been decided for this validity period are sc
 chunks: features from this service's own tables, inference off the event loop (a worker
 thread: xgboost releases the GIL), the model loaded once per version. Each decision goes to
 ``decisions.v1`` through the outbox with the model version and the top contributions.
-Confirmed: a proof of life for the matcher (method ``big_data_aux``); not confirmed: the
-matcher moves the person to pending verification. Scoring never suspends anyone.
+Confirmed: a proof of life for the matcher (method ``big_data_aux``), on any day of the
+warning period. Not confirmed: the matcher moves the person to pending verification, which
+sends their case to the office (R-7.6.1); so a person the model cannot confirm is scored
+again each day and "not confirmed" is published only in the last ``grace_days`` before
+validity ends. The reminders of the warning period (R-6.3) get their chance first: the
+model confirms only a few per cent at a 0.1% dead-certified threshold, and moving the
+rest to pending on their first warning day would send most of them to the offices though
+85% certify themselves once reminded. Scoring never suspends anyone.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ class DecideResult:
     model_version: str | None
     decided: int
     confirmed: int
+    deferred: int = 0  # not confirmed yet, scored again on a later day
 
 
 class Decider:
@@ -77,35 +84,40 @@ class Decider:
         outbox: Outbox,
         clock: Clock,
         enabled: bool = True,
+        grace_days: int = 30,
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox
         self._clock = clock
         self._enabled = enabled
+        self._grace = timedelta(days=grace_days)
         self.models = ModelCache()
 
     async def run_through(self, day: date) -> DecideResult:
         """Decide for everyone due on ``day``; a re-run publishes nothing new."""
-        decided = confirmed = 0
+        decided = confirmed = deferred = 0
         version: str | None = None
         first: date | None = None  # the trail's first day, read once per run
+        after: str | None = None
         while self._enabled:
             async with self._sessions.begin() as session:
                 model = await self.models.champion(session)
                 if model is None:
                     break
                 version = model.version
-                due = await repository.due_for_decision(session, day, CHUNK)
+                due = await repository.due_for_decision(session, day, CHUNK, after)
                 if not due:
                     break
+                after = due[-1].pseudonym
                 if first is None:
                     first = await repository.history_start(session) or day
                 messages = await self._decide(session, model, due, day, first)
                 decided += len(messages)
                 confirmed += sum(1 for m in messages if m.confirmed)
+                deferred += len(due) - len(messages)
             if len(due) < CHUNK:
                 break
-        return DecideResult(day, version, decided, confirmed)
+        return DecideResult(day, version, decided, confirmed, deferred)
 
     async def _decide(
         self, session: AsyncSession, model: Model, due: Sequence[Any], day: date, first: date
@@ -113,9 +125,15 @@ class Decider:
         pseudonyms = [r.pseudonym for r in due]
         since = day - timedelta(days=max(WINDOWS) - 1)
         trail_rows = await repository.behaviour_of(session, pseudonyms, since, day)
-        decisions = await asyncio.to_thread(
+        scored = await asyncio.to_thread(
             score, model, due, trail_rows, day, first, self._clock.now()
         )
+        kept = [
+            (d, r)
+            for d, r in zip(scored, due, strict=True)
+            if d.confirmed or day >= r.validity_end - self._grace
+        ]
+        decisions = [d for d, _ in kept]
         rows = [
             {
                 "decision_id": d.decision_id,
@@ -127,7 +145,7 @@ class Decider:
                 "alive_probability": d.alive_probability,
                 "decided_at": d.decided_at,
             }
-            for d, r in zip(decisions, due, strict=True)
+            for d, r in kept
         ]
         fresh = await repository.add_decisions(session, rows)
         new = [d for d in decisions if d.decision_id in fresh]

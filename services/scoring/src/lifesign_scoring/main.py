@@ -29,6 +29,13 @@ class ScoringSettings(ServiceSettings):
         description="false: keep the features current but publish no decisions (the "
         "evaluation's run without big-data auxiliary certification).",
     )
+    unconfirmed_grace_days: int = Field(
+        default=30,
+        ge=0,
+        le=92,
+        description="R-7.5.2.3: a person the model cannot confirm is moved to pending only "
+        "in the last this many days of the warning period (92: from its first day).",
+    )
     decide_interval_s: float = Field(
         default=3600.0,
         ge=0,
@@ -45,6 +52,7 @@ def wire(runtime: Runtime) -> None:
         outbox=outbox,
         clock=runtime.clock,
         enabled=getattr(settings, "scoring_enabled", True),
+        grace_days=getattr(settings, "unconfirmed_grace_days", 30),
     )
     runtime.parts["decider"] = decider
     interval = getattr(settings, "decide_interval_s", 0.0)

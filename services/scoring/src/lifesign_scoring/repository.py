@@ -116,9 +116,12 @@ async def upsert_certification(session: AsyncSession, changes: list[StateChange]
     )
 
 
-async def due_for_decision(session: AsyncSession, day: date, limit: int) -> list[Any]:
+async def due_for_decision(
+    session: AsyncSession, day: date, limit: int, after: str | None = None
+) -> list[Any]:
     """Pensioners in the warning period on ``day`` not yet decided for this period
-    (R-7.5.2.3), with their base information and last proof of life."""
+    (R-7.5.2.3), with their base information and last proof of life; a page in pseudonym
+    order, after ``after``."""
     decided = exists().where(
         (decision.c.pseudonym == certification.c.pseudonym)
         & (decision.c.validity_end == certification.c.validity_end)
@@ -140,6 +143,7 @@ async def due_for_decision(session: AsyncSession, day: date, limit: int) -> list
             certification.c.validity_end.is_not(None),
             certification.c.as_of <= day,
             ~decided,
+            certification.c.pseudonym > (after or ""),
         )
         .order_by(certification.c.pseudonym)
         .limit(limit)
