@@ -419,3 +419,15 @@ def test_mask_name(name: str, masked: str) -> None:
 )
 def test_mask_phone(phone: str, masked: str) -> None:
     assert mask_phone(phone) == masked
+
+
+@pytest.mark.parametrize("name", ["張國榮", "阿依古丽•买买提", " 王　五 ", "Mary Smith", "李x"])
+def test_the_hot_path_pseudonyms_equal_the_checked_ones(name: str) -> None:
+    """Ingest skips the second check of an id (and name) it has just normalised."""
+    from lifesign.names import normalise_name
+
+    pseudonymizer = Pseudonymizer(b"k" * 32)
+    id18 = normalize_id_number("110105194103150011")
+    assert pseudonymizer.person_of_normalised(id18) == pseudonymizer.person(id18)
+    clean = normalise_name(name)
+    assert pseudonymizer.name_of_normalised(clean) == pseudonymizer.name(clean)

@@ -73,8 +73,8 @@ def normalize_identity(
     if not clean_name:
         raise RecordRejected("name: empty after normalisation")
     person = PersonRef(
-        pseudonym=pseudonymizer.person(id18),
-        name_digest=pseudonymizer.name(clean_name),
+        pseudonym=pseudonymizer.person_of_normalised(id18),
+        name_digest=pseudonymizer.name_of_normalised(clean_name),
         id_type=id_type,
         id_masked=mask_id_number(id18),
         name_masked=mask_name(clean_name),
