@@ -26,7 +26,8 @@ from typing import Any
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from lifesign import topics
 from lifesign.bus import Producer, ensure_topics
@@ -172,28 +173,71 @@ class Dumper:
         self._stop.set()
 
 
-async def wait_until_drained(urls: list[str], *, quiet_seconds: float, timeout: float) -> None:  # noqa: ASYNC109
+async def wait_until_drained(
+    urls: list[str],
+    *,
+    quiet_seconds: float,
+    timeout: float,  # noqa: ASYNC109  (a deadline over many polls, not one await)
+    bootstrap: str | None = None,
+) -> None:
     """Until every consumer of every service has found nothing new to read, and nothing
-    has been received, for ``quiet_seconds`` (a long batch in flight is not idleness)."""
+    has been received, for ``quiet_seconds`` (a long batch in flight is not idleness), and
+    (with ``bootstrap``) every consumer group has committed up to the end of its topics:
+    a consumer whose fetch is slow can look idle while records wait for it."""
     last: list[int] = []
     quiet_since = time.monotonic()
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=5) as client:
         while time.monotonic() < deadline:
             snapshot = [await _consumers(client, url) for url in urls]
-            received = [n for counts, _ in snapshot for n in counts]
-            idle = all(flag for _, flags in snapshot for flag in flags)
+            received = [n for counts, _, _ in snapshot for n in counts]
+            idle = all(flag for _, flags, _ in snapshot for flag in flags)
             if received != last or not idle:
                 last, quiet_since = received, time.monotonic()
             elif time.monotonic() - quiet_since >= quiet_seconds:
-                return
+                groups = {name: ts for _, _, found in snapshot for name, ts in found.items()}
+                if bootstrap is None or await lag(bootstrap, groups) == 0:
+                    return
+                quiet_since = time.monotonic()
             await asyncio.sleep(0.25)
     raise TimeoutError(f"the services were still busy after {timeout:.0f}s")
 
 
-async def _consumers(client: httpx.AsyncClient, url: str) -> tuple[list[int], list[bool]]:
-    consumers = (await client.get(f"{url}/metrics")).json()["consumers"].values()
-    return [int(c["received"]) for c in consumers], [bool(c["idle"]) for c in consumers]
+async def lag(bootstrap: str, groups: dict[str, list[str]]) -> int:
+    """Records not yet committed by their consumer group, over the groups' topics."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await admin.start()
+    await reader.start()
+    try:
+        behind = 0
+        for group, names in groups.items():
+            partitions = [
+                TopicPartition(t, p) for t in names for p in reader.partitions_for_topic(t) or ()
+            ]
+            if not partitions:
+                continue
+            ends = await reader.end_offsets(partitions)
+            committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            for tp in partitions:
+                done = committed.get(tp)
+                behind += max(0, ends[tp] - (done.offset if done and done.offset >= 0 else 0))
+        return behind
+    finally:
+        await reader.stop()
+        await admin.close()
+
+
+async def _consumers(
+    client: httpx.AsyncClient, url: str
+) -> tuple[list[int], list[bool], dict[str, list[str]]]:
+    consumers = (await client.get(f"{url}/metrics")).json()["consumers"]
+    values = consumers.values()
+    return (
+        [int(c["received"]) for c in values],
+        [bool(c["idle"]) for c in values],
+        {name: list(c["topics"]) for name, c in consumers.items()},
+    )
 
 
 async def import_registry(ingest_url: str, province: Path, as_of: date) -> dict[str, Any]:
@@ -272,7 +316,9 @@ async def run_county(
         async def month_end(day: date) -> None:
             # Let the month's records through, then move everyone through time (the
             # daily sweep for each date of the month, R-6.3, R-6.4, R-7.9).
-            await wait_until_drained(list(urls.values()), quiet_seconds=1.0, timeout=1800)
+            await wait_until_drained(
+                list(urls.values()), quiet_seconds=1.0, timeout=1800, bootstrap=bootstrap
+            )
             async with httpx.AsyncClient(timeout=600) as client:
                 if model is not None:
                     decided = await client.post(
@@ -290,7 +336,9 @@ async def run_county(
         published = await publish(
             bootstrap, province, month_end=month_end, on_sent=arrivals.observe
         )
-        await wait_until_drained(list(urls.values()), quiet_seconds=2.0, timeout=1800)
+        await wait_until_drained(
+            list(urls.values()), quiet_seconds=2.0, timeout=1800, bootstrap=bootstrap
+        )
         seconds = time.monotonic() - started
         delays = latency.summary(arrivals, await latency.suspend_times(bootstrap))
         (results / "processing_latency.json").write_text(json.dumps(delays, indent=2))
