@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer
+from common import raw_rate  # the sibling module (benches run as scripts)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign.bus import Batch, BatchConsumer, Producer, encode, ensure_topics, json_decoder
@@ -72,25 +72,6 @@ async def fill(bootstrap: str, topic: str) -> None:
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-
-
-async def raw_read(bootstrap: str, topic: str) -> float:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=8 << 20,
-    )
-    await consumer.start()
-    try:
-        count, started = 0, time.perf_counter()
-        while count < MESSAGES:
-            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
-            count += sum(len(records) for records in batches.values())
-        return count / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()
 
 
 async def consumer_loop(bootstrap: str, topic: str, database_url: str) -> float:
@@ -171,7 +152,7 @@ def main() -> None:
             asyncio.run(fill(broker.bootstrap, topic))
             report(
                 "broker_raw_read",
-                median_of(RUNS, lambda: asyncio.run(raw_read(broker.bootstrap, topic))),
+                median_of(RUNS, lambda: asyncio.run(raw_rate(broker.bootstrap, [topic], MESSAGES))),
                 "msgs/s",
             )
             report(

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaConsumer
+from common import raw_rate  # the sibling module (benches run as scripts)
 from sqlalchemy import text
 
 from lifesign.bus import BatchConsumer, Producer, ensure_topics
@@ -89,25 +89,6 @@ async def register(sessions: object, people: int) -> None:
     async with sessions.begin() as session:  # type: ignore[attr-defined]
         for start in range(0, len(rows), 5000):
             await repository.upsert_pensioners(session, rows[start : start + 5000], "bench")
-
-
-async def raw_rate(bootstrap: str, topic: str, count: int) -> float:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=8 << 20,
-    )
-    await consumer.start()
-    try:
-        seen, started = 0, time.perf_counter()
-        while seen < count:
-            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
-            seen += sum(len(r) for r in batches.values())
-        return seen / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()
 
 
 async def ingest_rate(
@@ -176,7 +157,7 @@ async def main() -> None:
         await asyncio.gather(*futures)
         ceilings, rates, per_cpu = [], [], []
         for _ in range(RUNS):
-            ceilings.append(await raw_rate(broker.bootstrap, topic, count))
+            ceilings.append(await raw_rate(broker.bootstrap, [topic], count))
             async with engine.begin() as connection:  # every run writes its lineage afresh
                 await connection.execute(text("TRUNCATE ingest.event_lineage, ingest.feed_count"))
             rate, cpu_rate = await ingest_rate(broker.bootstrap, topic, count, sessions, producer)

@@ -27,13 +27,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-from aiokafka import AIOKafkaConsumer
-from sqlalchemy import make_url, text
+from common import fresh_database, raw_rate  # the sibling module (benches run as scripts)
+from sqlalchemy import text
 
 from lifesign.bus import BatchConsumer, OutMessage, Producer, encode, ensure_topics, json_decoder
 from lifesign.clock import FixedClock
-from lifesign.db import make_engine, make_sessions, sync_url, upgrade
+from lifesign.db import make_engine, make_sessions, upgrade
 from lifesign.events import Channel, LifeEvent, PersonRef, Provenance, event_id_for
 from lifesign.messaging import Outbox
 from lifesign.runtime import EmbeddedBroker, embedded_postgres
@@ -78,31 +77,6 @@ def workload(kind: str, count: int) -> list[LifeEvent]:
     ]
 
 
-async def raw_rate(bootstrap: str, topic: str, count: int) -> float:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        seen, started = 0, time.perf_counter()
-        while seen < count:
-            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
-            seen += sum(len(r) for r in batches.values())
-        return seen / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()
-
-
-async def fresh_database(server_url: str) -> str:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(sync_url(server_url))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
 async def run(
     kind: str, count: int, bootstrap: str, server_url: str, replicas: int = 1
 ) -> tuple[float, float]:
@@ -119,7 +93,7 @@ async def run(
     messages = [OutMessage(topic, encode(e), e.person.pseudonym) for e in workload(kind, count)]
     for i in range(0, count, 10_000):
         await producer.send_many(messages[i : i + 10_000])
-    ceiling = await raw_rate(bootstrap, topic, count)
+    ceiling = await raw_rate(bootstrap, [topic], count)
     group = f"bench-matcher-{uuid.uuid4().hex[:6]}"
     rate = await asyncio.to_thread(replicated, replicas, url, bootstrap, topic, group, count)
     async with make_sessions(engine)() as session:

@@ -23,17 +23,16 @@ import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer
-from sqlalchemy import make_url, text
+from common import fresh_database, raw_rate  # the sibling module (benches run as scripts)
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lifesign import topics
 from lifesign.bus import BatchConsumer, OutMessage, Producer, ensure_topics
 from lifesign.catalogue import CATALOGUE
 from lifesign.clock import FixedClock
-from lifesign.db import make_engine, make_sessions, sync_url, upgrade
+from lifesign.db import make_engine, make_sessions, upgrade
 from lifesign.identity import birth_date_of, make_id_number, sex_of
 from lifesign.runtime import EmbeddedBroker, embedded_postgres
 from lifesign.settings import TIMEZONE, LifesignSettings
@@ -101,31 +100,6 @@ def feed_messages(count: int) -> list[OutMessage]:
         }
         out.append(OutMessage(CATALOGUE[source].feed_topic, orjson.dumps(record), f"R{i:08d}"))
     return out
-
-
-async def raw_rate(bootstrap: str, feed: list[str], count: int) -> float:
-    consumer = AIOKafkaConsumer(
-        *feed, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        seen, started = 0, time.perf_counter()
-        while seen < count:
-            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
-            seen += sum(len(r) for r in batches.values())
-        return seen / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()
-
-
-async def fresh_database(server_url: str) -> str:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(sync_url(server_url))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
 async def database(server_url: str, registry: list[dict[str, object]]) -> AsyncEngine:
