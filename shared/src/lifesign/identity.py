@@ -297,7 +297,9 @@ class Pseudonymizer:
 
     def _digest(self, domain: bytes, value: str) -> str:
         # The domain prefix keeps a name and an id that happen to be equal strings apart.
-        return hmac.new(self._key, domain + value.encode("utf-8"), hashlib.sha256).hexdigest()
+        # hmac.digest is OpenSSL's one-shot HMAC (the same value as hmac.new(...)); the
+        # hmac.HMAC object is built in Python and cost ingest 3 µs per pseudonym.
+        return hmac.digest(self._key, domain + value.encode("utf-8"), "sha256").hex()
 
 
 _CIPHER_VERSION: Final = b"v1"
