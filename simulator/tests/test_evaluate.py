@@ -290,7 +290,10 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
     _write_jsonl(
         results / REJECTED_FILE,
         [
-            _dead_letter("r4", '{"record_id": "r4"}'),
+            # Departments key a record by its person: the record id is in the value.
+            _dead_letter(
+                "5d0f3c2a", '{"reported_at":"2024-03-01T10:00:00","record_id":"r4","id_number":"1"}'
+            ),
             _dead_letter("r5", "{not json"),
             _dead_letter(None, ""),
         ],
@@ -458,7 +461,7 @@ def test_defect_recall(dirs: tuple[Path, Path]) -> None:
     metrics = _evaluate(dirs)
     recall = metrics["defect_recall"]
     assert recall["malformed_json"] == 1.0  # dead-lettered with only its key
-    assert recall["wrong_check_digit"] == 1.0
+    assert recall["wrong_check_digit"] == 1.0  # keyed by its person, its id in the value
     assert recall["missing_key_field"] == 0.0  # not quarantined
     assert recall["id_15_digit"] == 0.0  # a REPAIR record quarantined
     assert recall["exact_duplicate"] is None  # no duplicates.jsonl

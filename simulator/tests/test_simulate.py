@@ -232,3 +232,31 @@ def test_moves_leave_an_address_change_at_the_new_residence(province: Path) -> N
         record = json.loads(lines[row["record_id"]])
         assert record["attributes"]["change_type"] == "address"
         assert record["region"] == moved[row["person_id"]]["moved_to"]
+
+
+def test_the_demo_keys_each_record_by_its_person(province: Path) -> None:
+    """A department keys its records by person (``county.feed_lines``): a near duplicate
+    shares its original's key, so it cannot overtake it across partitions; a record cut
+    short before its id number falls back to its record id."""
+    from lifesign_sim.county import feed_lines as published
+    from lifesign_sim.county import person_key
+
+    assert person_key(b'{"reported_at":"2025-01-01T00:00:00","record_id":"x","id_ty') is None
+
+    truth = {r["record_id"]: r for r in records(province)}
+    keys: dict[str, set[bytes]] = {}
+    by_record: dict[str, bytes] = {}
+    for line in published(province):
+        rid = json.loads(line.value)["record_id"] if line.value.endswith(b"}") else None
+        if rid is None:
+            continue  # malformed on purpose
+        by_record[rid] = line.key
+        if truth[rid]["defect"] in ("", Defect.NEAR_DUPLICATE.value, Defect.LATE_BATCH.value):
+            keys.setdefault(truth[rid]["person_id"], set()).add(line.key)
+    assert keys and all(len(k) == 1 for k in keys.values())
+    assert len({next(iter(k)) for k in keys.values()}) == len(keys)  # persons apart
+    copies = [rid for rid, r in truth.items() if r["defect"] == Defect.NEAR_DUPLICATE.value]
+    assert copies
+    for rid in copies:
+        assert by_record[rid] == by_record[rid.removesuffix("-R")]
+        assert rid.encode() not in by_record[rid]  # not the record id

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import heapq
 import json
 import re
@@ -47,6 +48,7 @@ from lifesign_sim.formats import (
 )
 
 _PREFIX = re.compile(rb'^\{"reported_at":"([0-9T:-]{19})","record_id":"([^"]+)"')
+_ID_NUMBER = re.compile(rb'"id_number":"([^"]*)"')
 
 #: Output topics and the results file each is dumped to.
 DUMPS = {
@@ -60,7 +62,7 @@ DUMPS = {
 @dataclass
 class FeedLine:
     topic: str
-    key: bytes
+    key: bytes  # the person (see person_key)
     timestamp_ms: int
     value: bytes
 
@@ -81,7 +83,21 @@ def _lines(path: Path) -> Iterator[FeedLine]:
             if match is None:
                 continue
             moment = datetime.fromisoformat(match.group(1).decode()).replace(tzinfo=TIMEZONE)
-            yield FeedLine(topic, match.group(2), int(moment.timestamp() * 1000), value)
+            key = person_key(value, match.end()) or match.group(2)
+            yield FeedLine(topic, key, int(moment.timestamp() * 1000), value)
+
+
+def person_key(value: bytes, at: int = 0) -> bytes | None:
+    """The message key a department gives a record: its person, as a stable hash of the id
+    number it wrote (the id stays out of the key; a key only places the record). One
+    person's records then share a partition and stay in the order they were published, so
+    a copy sent days later cannot overtake its original on the way to quality, which keeps
+    the first of a person's identical records (Q-ENT-03, R-7.3.2 entity integrity). None
+    when the line holds no id number (a record cut short: it is keyed by its record id)."""
+    found = _ID_NUMBER.search(value, at, at + 160)
+    if found is None:
+        return None
+    return hashlib.blake2b(found.group(1), digest_size=16, person=b"feed-key").hexdigest().encode()
 
 
 async def publish(

@@ -84,8 +84,10 @@ Burden (R-7.6: people asked to come forward)
     and the share.
 
 Defects (truth/records.csv column ``defect``; each record's own ``expected`` decides)
-    reject: its record id is the ``key`` of a DeadLetter in rejected.jsonl. quarantine: it
-    is the ``event.provenance.source_record_id`` of a QuarantinedEvent. drop_duplicate /
+    reject: the record a DeadLetter in rejected.jsonl carries has its record id
+    (``"record_id":"..."`` near the start of the letter's ``value``; else the letter's
+    ``key`` is the record id). quarantine: it is the
+    ``event.provenance.source_record_id`` of a QuarantinedEvent. drop_duplicate /
     review: listed in duplicates.jsonl / reviews.jsonl (reviews by record id or by event id,
     ``event_id_for(source, record_id)``; not evaluable when the file is absent). repair and
     accept: neither rejected nor quarantined. unmatched: not rejected. flag: listed in
@@ -99,8 +101,10 @@ Defects (truth/records.csv column ``defect``; each record's own ``expected`` dec
 
 from __future__ import annotations
 
+import base64
 import csv
 import multiprocessing
+import re
 from array import array
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -565,8 +569,9 @@ def _load_outcomes(results: Path, notes: list[str]) -> _Outcomes:
     quarantined: set[str] = set()
     if (results / REJECTED_FILE).exists():
         for letter in _jsonl(results / REJECTED_FILE, notes):
-            if letter.get("key"):
-                rejected.add(str(letter["key"]))
+            record_id = _rejected_record_id(letter)
+            if record_id:
+                rejected.add(record_id)
     else:
         notes.append(f"{REJECTED_FILE} is absent: no record counts as rejected")
     if (results / QUARANTINED_FILE).exists():
@@ -584,6 +589,23 @@ def _load_outcomes(results: Path, notes: list[str]) -> _Outcomes:
         _review_ids(results / REVIEWS_FILE, notes),
         _record_ids(results / FLAGGED_FILE, notes),
     )
+
+
+_RECORD_ID = re.compile(r'"record_id"\s*:\s*"([^"]+)"')
+
+
+def _rejected_record_id(letter: dict[str, Any]) -> str | None:
+    """The department's record id of a dead letter: read from the record it carries (a
+    feed message is keyed by its person, not its record); else the letter's key."""
+    value = letter.get("value") or ""
+    if not value and letter.get("value_base64"):
+        value = base64.b64decode(letter["value_base64"])[:256].decode("utf-8", "replace")
+    if isinstance(value, str):
+        found = _RECORD_ID.search(value, 0, 256)
+        if found is not None:
+            return found.group(1)
+    key = letter.get("key")
+    return str(key) if key else None
 
 
 def _review_ids(path: Path, notes: list[str]) -> set[str] | None:
