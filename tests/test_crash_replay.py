@@ -37,7 +37,12 @@ from lifesign.events import (
 )
 from lifesign.messaging import Inbox, Outbox
 from lifesign.testing import migrated
-from lifesign_matcher.consumers import Certifier, RegistryHandler, ValidatedHandler
+from lifesign_matcher.consumers import (
+    Certifier,
+    RegistryHandler,
+    ValidatedHandler,
+    decode_head,
+)
 from lifesign_matcher.main import SPEC as MATCHER
 from lifesign_matcher.models import messaging as matcher_messaging
 from lifesign_payments_bridge.consumers import StateChangeHandler
@@ -147,7 +152,7 @@ async def test_a_crash_after_commit_gives_no_second_change_and_no_second_command
                     name=f"crash-matcher-{unique}",
                     topics=[validated],
                     bootstrap=kafka_bootstrap,
-                    decode=json_decoder(LifeEvent),
+                    decode=decode_head,
                     handler=ValidatedHandler(certifier=certifier, outbox=outbox),
                     sessions=m,
                     producer=producer,

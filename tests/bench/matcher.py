@@ -30,13 +30,13 @@ from typing import Any
 from common import fresh_database, raw_rate  # the sibling module (benches run as scripts)
 from sqlalchemy import text
 
-from lifesign.bus import BatchConsumer, OutMessage, Producer, encode, ensure_topics, json_decoder
+from lifesign.bus import BatchConsumer, OutMessage, Producer, encode, ensure_topics
 from lifesign.clock import FixedClock
 from lifesign.db import make_engine, make_sessions, upgrade
-from lifesign.events import Channel, LifeEvent, PersonRef, Provenance, event_id_for
+from lifesign.events import Channel, EventHead, LifeEvent, PersonRef, Provenance, event_id_for
 from lifesign.messaging import Outbox
 from lifesign.runtime import EmbeddedBroker, embedded_postgres
-from lifesign_matcher.consumers import Certifier, ValidatedHandler
+from lifesign_matcher.consumers import Certifier, ValidatedHandler, decode_head
 from lifesign_matcher.main import SPEC
 from lifesign_matcher.models import messaging
 
@@ -154,11 +154,11 @@ async def _replica(
     async def relay() -> None:
         await outbox.relay(sessions, producer)
 
-    consumer: BatchConsumer[LifeEvent] = BatchConsumer(
+    consumer: BatchConsumer[EventHead | LifeEvent] = BatchConsumer(
         name=group,
         topics=[topic],
         bootstrap=bootstrap,
-        decode=json_decoder(LifeEvent),
+        decode=decode_head,
         handler=handler,
         sessions=sessions,
         producer=producer,

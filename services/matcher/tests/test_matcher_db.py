@@ -43,6 +43,7 @@ from lifesign_matcher.consumers import (
     DecisionHandler,
     RegistryHandler,
     ValidatedHandler,
+    decode_head,
 )
 from lifesign_matcher.main import SPEC
 from lifesign_matcher.models import matched_event, messaging, transition
@@ -378,6 +379,49 @@ async def test_auxiliary_events_go_on_to_scoring_unchanged_without_a_database_ro
     assert message.topic == EVENTS_AUXILIARY and message.key == trip.person.pseudonym
     forwarded = json.loads(message.value)
     assert forwarded["outcome"] == "auxiliary" and forwarded["event"] == json.loads(raw)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(matched_event)) == 0
+
+
+def headed(*events: bytes) -> Batch[object]:
+    """A batch as the service's consumer decodes it: each event's head and its bytes."""
+    return Batch(
+        [Envelope(decode_head(raw), "t", 0, i, None, [], 0, raw) for i, raw in enumerate(events)]
+    )
+
+
+async def test_events_decoded_by_their_head_are_labelled_and_applied_r_7_4(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    outbox = Outbox(messaging.outbox)
+    certifier = Certifier(outbox=outbox, clock=FixedClock(NOW))
+    await handle(sessions, RegistryHandler(certifier=certifier), batch(pensioner(1)))
+    trip = encode(event(1, "transit_trip", "T-1", NOW - timedelta(hours=3), line="2"))
+    death = encode(event(1, "funeral_cremation", "FH-1", NOW, death_date="2026-12-01"))
+    b = headed(trip, death)
+    await handle(sessions, ValidatedHandler(certifier=certifier, outbox=outbox), b)
+
+    [message] = b.outgoing  # the trip, forwarded as it came
+    assert json.loads(message.value)["event"] == json.loads(trip)
+    assert not b.rejected
+    assert [c.to_status for c in await published(sessions)][-1] is Status.LOST
+
+
+async def test_a_direct_event_that_is_not_a_whole_life_event_is_dead_lettered(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Its head is valid (it is labelled direct), the rest is not: nothing may be applied
+    # on half an event, and the reason names the field.
+    outbox = Outbox(messaging.outbox)
+    certifier = Certifier(outbox=outbox, clock=FixedClock(NOW))
+    death = json.loads(encode(event(1, "funeral_cremation", "FH-1", NOW, death_date="2026-12-01")))
+    death["occurred_at"] = "yesterday"
+    b = headed(json.dumps(death).encode())
+    await handle(sessions, ValidatedHandler(certifier=certifier, outbox=outbox), b)
+
+    [(_, reason)] = b.rejected
+    assert "occurred_at" in reason
+    assert not b.outgoing
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(matched_event)) == 0
 

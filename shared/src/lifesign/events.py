@@ -132,6 +132,42 @@ class LifeEvent(_Frozen):
         return get_source(self.source).evidence
 
 
+class PersonKey(BaseModel):
+    """The pseudonym of a :class:`PersonRef`, the rest ignored (see :class:`EventHead`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pseudonym: str = Field(pattern=_DIGEST_PATTERN)
+
+
+class EventHead(BaseModel):
+    """The routing part of a :class:`LifeEvent`: its version, source and person.
+
+    Enough to label an event (R-7.4) and key what is derived from it. The matcher forwards
+    auxiliary events (about 78% of them) to scoring unchanged, so it reads only this part
+    of them: a whole :class:`LifeEvent` costs twice as much to validate, and scoring, which
+    uses the rest, validates it there (an invalid event is dead-lettered by scoring with
+    the reason). The other fields are ignored here, not refused.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: Literal[1]
+    source: str
+    person: PersonKey
+
+    @field_validator("source")
+    @classmethod
+    def _source_in_catalogue(cls, value: str) -> str:
+        get_source(value)  # raises UnknownSource (a KeyError): pydantic reports it
+        return value
+
+    @property
+    def evidence(self) -> EvidenceClass:
+        """The R-7.4 label, from the catalogue."""
+        return get_source(self.source).evidence
+
+
 class InsuranceType(StrEnum):
     """Who is certified (standard 3.3)."""
 

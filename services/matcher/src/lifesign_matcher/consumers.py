@@ -10,15 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign import topics
-from lifesign.bus import Batch, Envelope, Headers, OutMessage, encode
+from lifesign.bus import Batch, Envelope, Headers, OutMessage, describe_error, encode
 from lifesign.calendar import RegionalAlignment
 from lifesign.catalogue import CertificationMethod, EvidenceClass
 from lifesign.certification import Evidence, EvidenceKind, as_loss, fold, local_date
 from lifesign.clock import Clock
-from lifesign.events import LifeEvent, PensionerRecord, ScoringDecision
+from lifesign.events import EventHead, LifeEvent, PensionerRecord, ScoringDecision
 from lifesign.messaging import Outbox
 from lifesign_matcher import repository
 from lifesign_matcher.service import Outcome, classify, evidence_of, next_change
@@ -101,21 +102,30 @@ class ValidatedHandler:
         self._certifier = certifier
         self._outbox = outbox
 
-    async def __call__(self, session: AsyncSession, batch: Batch[LifeEvent]) -> None:
-        direct = []
+    async def __call__(self, session: AsyncSession, batch: Batch[EventHead | LifeEvent]) -> None:
+        """The consumer decodes only each event's :class:`EventHead` (``decode_head``):
+        auxiliary events are forwarded as they came; direct ones are validated whole here,
+        and one that is not a valid :class:`LifeEvent` is dead-lettered with the reason."""
+        direct: list[Envelope[LifeEvent]] = []
         for item in batch.items:
             if item.value.evidence is EvidenceClass.AUXILIARY_ALIVE:
                 # R-7.4.3: straight on to scoring, unchanged and without touching the
                 # database: the output is a pure function of the input, so it is emitted
                 # after commit and a redelivered copy is dropped by scoring's inbox.
                 batch.emit(_forward(item, Outcome.AUXILIARY))
-            else:
-                direct.append(item)
+                continue
+            try:
+                direct.append(_whole(item))
+            except ValidationError as error:
+                batch.reject(item, describe_error(error))
         if direct:
             await self._direct(session, batch, direct)
 
     async def _direct(
-        self, session: AsyncSession, batch: Batch[LifeEvent], items: list[Envelope[LifeEvent]]
+        self,
+        session: AsyncSession,
+        batch: Batch[EventHead | LifeEvent],
+        items: list[Envelope[LifeEvent]],
     ) -> None:
         """R-7.5.1: match direct evidence, record the branch (the inbox), then apply it."""
         registry = await repository.registry_entries(
@@ -175,13 +185,40 @@ def _first_of_each(
     return result
 
 
-def _forward(item: Envelope[LifeEvent], outcome: Outcome) -> OutMessage:
-    """The AuxiliaryEvent for scoring, around the event's bytes as they arrived."""
-    event = item.raw or encode(item.value)
-    value = b'{"schema_version":1,"event":' + event + b',"outcome":"' + outcome.encode() + b'"}'
-    return OutMessage(
-        topics.EVENTS_AUXILIARY, value, item.value.person.pseudonym, item.trace_headers
+def decode_head(raw: bytes) -> EventHead:
+    """The matcher's decoder: the head of a validated event (see :class:`EventHead`)."""
+    return EventHead.model_validate_json(raw)
+
+
+def _whole(item: Envelope[EventHead | LifeEvent]) -> Envelope[LifeEvent]:
+    """The item with its whole event, validated from the bytes it arrived as."""
+    value = item.value
+    event = value if isinstance(value, LifeEvent) else LifeEvent.model_validate_json(item.raw)
+    return Envelope(
+        event,
+        item.topic,
+        item.partition,
+        item.offset,
+        item.key,
+        item.headers,
+        item.timestamp_ms,
+        item.raw,
     )
+
+
+def _forward(
+    item: Envelope[EventHead | LifeEvent] | Envelope[LifeEvent], outcome: Outcome
+) -> OutMessage:
+    """The AuxiliaryEvent for scoring, around the event's bytes as they arrived."""
+    value = item.value
+    if item.raw:
+        event = item.raw
+    elif isinstance(value, LifeEvent):  # made here, not received (a late match, a test)
+        event = encode(value)
+    else:
+        raise ValueError("an event head without the bytes it came in")
+    message = b'{"schema_version":1,"event":' + event + b',"outcome":"' + outcome.encode() + b'"}'
+    return OutMessage(topics.EVENTS_AUXILIARY, message, value.person.pseudonym, item.trace_headers)
 
 
 def _decision_row(event: LifeEvent, outcome: Outcome) -> dict[str, Any]:

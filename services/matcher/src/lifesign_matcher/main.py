@@ -9,7 +9,7 @@ from pydantic import Field
 from lifesign import topics
 from lifesign.bus import BatchConsumer, json_decoder
 from lifesign.calendar import RegionalAlignment
-from lifesign.events import LifeEvent, PensionerRecord, ScoringDecision
+from lifesign.events import PensionerRecord, ScoringDecision
 from lifesign.messaging import Outbox
 from lifesign.service import Runtime, ServiceSpec, serve
 from lifesign.settings import ServiceSettings
@@ -19,6 +19,7 @@ from lifesign_matcher.consumers import (
     DecisionHandler,
     RegistryHandler,
     ValidatedHandler,
+    decode_head,
 )
 from lifesign_matcher.models import SCHEMA, messaging
 from lifesign_matcher.review import Reviews
@@ -71,7 +72,7 @@ def wire(runtime: Runtime) -> None:
         BatchConsumer(
             name="matcher-validated",
             topics=[topics.EVENTS_VALIDATED],
-            decode=json_decoder(LifeEvent),
+            decode=decode_head,
             handler=events,
             **common,
         )
