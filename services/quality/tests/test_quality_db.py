@@ -342,3 +342,42 @@ async def test_a_held_back_batch_is_flagged_when_it_arrives(
     # dimension's score counts it once.
     assert built["worst_rules"][0]["count"] == 10
     assert built["scores"]["update_timeliness"] == pytest.approx(1 - 10 / 800)
+
+
+async def test_a_sparse_sources_held_back_batch_is_flagged_by_its_cluster(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Update timeliness for a source that sends every other day (its empty days say
+    nothing): day 20's batch of three arrives 40 days late as a cluster of old records on
+    one day (Q-TIM-03, R-7.3.2); re-running flags nothing twice."""
+    start = datetime(2026, 1, 1, 10, tzinfo=SHANGHAI)
+    source = "outpatient_settlement"
+    attrs = {"institution_code": "H1", "settlement_date": "2026-01-01", "total_cost": "10.00"}
+    values, held = [], []
+    plan = [(day, 0, timedelta(hours=6)) for day in range(1, 80, 2)]
+    plan += [(20, k, timedelta(days=40, hours=6)) for k in range(3)]
+    for n, (day, k, delay) in enumerate(plan):
+        occurred = start + timedelta(days=day, minutes=k)
+        record_id = f"s{day}-{k}"
+        if day == 20:
+            held.append(record_id)
+        values.append(
+            raw(
+                event(
+                    record_id,
+                    n=n,
+                    source=source,
+                    attributes=attrs,
+                    received_at=occurred + delay,
+                    occurred_at=occurred,
+                )
+            )
+        )
+    await handle(sessions, batch(values))
+    result = await checks.run_checks(sessions, date(2026, 1, 1), date(2026, 3, 21))
+    assert (result.held_back, result.held_flagged) == (1, 3)
+    again = await checks.run_checks(sessions, date(2026, 1, 1), date(2026, 3, 21))
+    assert again.held_flagged == 0
+    async with sessions() as session:
+        flagged = await repository.record_ids_with(session, ["Q-TIM-03"])
+    assert sorted(f["record_id"] for f in flagged) == sorted(held)

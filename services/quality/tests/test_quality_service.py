@@ -22,9 +22,12 @@ from lifesign_quality.service import (
     Severity,
     assess,
     backlogs,
+    clustered_arrival,
+    days_without,
     empty_days,
     held_back_arrival,
     is_quarantined,
+    poisson_at_least,
     sex_of_id,
     share_at_least,
     volume_findings,
@@ -348,3 +351,31 @@ def test_a_held_back_batch_is_the_excess_of_old_records_after_an_empty_day() -> 
     assert held_back_arrival(empty, 10.0, old, share) is None
     daily = {"x": {date(2026, 1, 1) + timedelta(days=d): 10 for d in range(40) if d != 20}}
     assert empty_days(daily, date(2026, 1, 1), date(2026, 2, 9)) == [("x", empty, 10.0)]
+
+
+def test_a_sparse_sources_held_back_batch_is_a_cluster_of_old_records() -> None:
+    """Q-TIM-03 for a source that sends little: one record a day, 30 days old on arrival;
+    the batch of the empty day 2026-01-21 comes 40 days later."""
+    empty = date(2026, 1, 21)
+    last = empty + timedelta(days=80)
+    days = [empty + timedelta(days=k) for k in range(-30, 81)]
+    arrivals = {d: [d - timedelta(days=30)] for d in days}
+    assert clustered_arrival(empty, arrivals, last) is None
+    arrived = empty + timedelta(days=40)
+    arrivals[arrived] = sorted([*arrivals[arrived], *[empty - timedelta(days=3)] * 3])
+    assert clustered_arrival(empty, arrivals, last) == arrived
+    assert clustered_arrival(empty, arrivals, arrived - timedelta(days=1)) is None  # not yet
+    # Two old records are not improbable enough: chance brings them now and then.
+    arrivals[arrived] = arrivals[arrived][1:]
+    assert clustered_arrival(empty, arrivals, last) is None
+    # Where every day brings old records (a long tail of delays), three more are no batch.
+    tail = {d: sorted([d - timedelta(days=30), d - timedelta(days=45)]) for d in days}
+    tail[arrived] = sorted([*tail[arrived], *[empty - timedelta(days=3)] * 3])
+    assert clustered_arrival(empty, tail, last) is None
+    assert poisson_at_least(0, 1.0) == 1.0
+    assert poisson_at_least(3, 0.05) == pytest.approx(2.0e-5, rel=0.05)
+    daily = {"x": {date(2026, 1, 2): 1, date(2026, 1, 4): 2}, "y": {}}
+    assert days_without(daily, date(2026, 1, 1), date(2026, 1, 5)) == [
+        ("x", date(2026, 1, 3)),
+        ("x", date(2026, 1, 5)),
+    ]

@@ -18,9 +18,12 @@ from lifesign_quality import repository
 from lifesign_quality.service import (
     BACKLOG_WITHIN,
     HELD_ARRIVAL_DAYS,
+    HELD_NEIGHBOUR_DAYS,
     LATE_DELIVERY_MARGIN,
     VOLUME_WINDOW_DAYS,
     backlogs,
+    clustered_arrival,
+    days_without,
     empty_days,
     held_back_arrival,
     share_at_least,
@@ -92,9 +95,12 @@ async def _held_back(
     last: date,
     result: CheckResult,
 ) -> None:
-    """Q-TIM-03 over the empty days whose batches could have arrived by ``last``."""
+    """Q-TIM-03 over the empty days whose batches could have arrived by ``last``: against
+    the source's usual volume and delays where it sends every day, else (and for any
+    source) by the cluster its batch makes on arrival (``clustered_arrival``)."""
     low, high = HELD_ARRIVAL_DAYS
     shares: dict[str, Any] = {}
+    judged: set[tuple[str, date]] = set()
     for source, empty, usual in empty_days(daily, first - timedelta(days=high), last):
         if source not in shares:
             histogram = await repository.age_histogram(
@@ -107,7 +113,27 @@ async def _held_back(
         old = await repository.old_records_by_day(session, source, empty, begin, end)
         arrival = held_back_arrival(empty, usual, old, shares[source])
         if arrival is not None:
+            judged.add((source, empty))
             result.held_back += 1
+            result.held_flagged += await repository.flag_held_back(session, source, empty, arrival)
+    # Any source, from its first day: a batch held back by one that sends little shows
+    # only as a cluster of old records on the day it arrives (R-7.3.2 update timeliness).
+    arrivals: dict[str, dict[date, list[date]]] = {}
+    clusters: set[tuple[str, date]] = set()
+    for source, empty in days_without(daily, first - timedelta(days=high), last):
+        if (source, empty) in judged or empty + timedelta(days=low) > last:
+            continue
+        if source not in arrivals:
+            since = max(min(daily[source]), first - timedelta(days=high - low))
+            arrivals[source] = await repository.arrivals_by_occurrence(
+                session, source, since - timedelta(days=HELD_NEIGHBOUR_DAYS), last
+            )
+        arrival = clustered_arrival(empty, arrivals[source], last)
+        if arrival is not None:
+            # A sparse source's empty days run close together: each later one before the
+            # batch's finds the same cluster (one batch; its records are flagged once).
+            result.held_back += (source, arrival) not in clusters
+            clusters.add((source, arrival))
             result.held_flagged += await repository.flag_held_back(session, source, empty, arrival)
 
 

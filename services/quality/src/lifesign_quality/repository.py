@@ -430,6 +430,26 @@ async def old_records_by_day(
     return {r[0]: int(r[1]) for r in rows}
 
 
+async def arrivals_by_occurrence(
+    session: AsyncSession, source: str, first: date, last: date
+) -> dict[date, list[date]]:
+    """Per arrival day in [first, last] (Beijing): the sorted Beijing days on which the
+    records of ``source`` that arrived then occurred (one entry per record)."""
+    arrived = _beijing_day(seen_event.c.received_at)
+    occurred = _beijing_day(seen_event.c.occurred_at)
+    rows = await session.execute(
+        select(arrived, occurred, func.count())
+        .where(seen_event.c.source == source, arrived.between(first, last))
+        .group_by(arrived, occurred)
+    )
+    found: dict[date, list[date]] = defaultdict(list)
+    for day, when, n in rows:
+        found[day].extend([when] * int(n))
+    for days in found.values():
+        days.sort()
+    return dict(found)
+
+
 async def flag_held_back(session: AsyncSession, source: str, empty: date, arrival: date) -> int:
     """Q-TIM-03: flag the records of ``source`` from before ``empty`` that came on ``arrival``."""
     message = literal(f"held back: {source} sent nothing on {empty}; arrived on {arrival}")
