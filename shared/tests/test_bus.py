@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from lifesign.bus import (
+    GC_THRESHOLDS,
     Batch,
     BatchConsumer,
     DeadLetter,
@@ -28,6 +29,7 @@ from lifesign.bus import (
     json_decoder,
     murmur2,
     murmur2_many,
+    settle_garbage_collector,
 )
 from lifesign.db import make_engine, make_sessions
 
@@ -231,3 +233,16 @@ async def test_a_pattern_subscription_reads_a_topic_created_after_it_started(
         consumer.stop()
         await task
     assert seen == [f"pattern.{unique}.first", f"pattern.{unique}.later"]
+
+
+def test_the_collector_is_settled_for_batches() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    try:
+        settle_garbage_collector()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0  # what exists at start-up is out of its sight
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
