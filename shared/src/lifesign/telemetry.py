@@ -7,7 +7,7 @@ record, the decision it causes and the SUSPEND command share one trace id.
 from __future__ import annotations
 
 import itertools
-import secrets
+import random
 import sys
 import uuid
 from collections.abc import Iterable, Sequence
@@ -83,5 +83,7 @@ def first_hop_headers(event_id: uuid.UUID) -> list[tuple[str, bytes]]:
     an operator can find the trace from the event id alone. No span object is created: at
     tens of thousands of events a second that would cost more than the rest of ingest.
     """
-    span_id = secrets.randbits(64) or 1
+    # A span id need only be unique, not secret (the SDK's own generator uses ``random``
+    # too); ``secrets`` asked the kernel for bytes on every record.
+    span_id = random.getrandbits(64) or 1
     return [("traceparent", f"00-{event_id.hex}-{span_id:016x}-01".encode())]
