@@ -49,16 +49,34 @@ class FeedHandler:
     def __init__(self, *, intake: Intake, clock: Clock) -> None:
         self._intake = intake
         self._clock = clock
+        #: topic -> (source code, the catalogue's source or None for an unknown one)
+        self._sources: dict[str, tuple[str, Source | None]] = {}
+
+    def _source(self, topic: str) -> tuple[str, Source | None]:
+        found = self._sources.get(topic)
+        if found is None:
+            code = source_of_topic(topic)
+            try:
+                found = (code, get_source(code))
+            except UnknownSource:
+                found = (code, None)
+            self._sources[topic] = found
+        return found
 
     async def __call__(self, session: AsyncSession, batch: Batch[bytes]) -> None:
         now = self._clock.now()
         tally = Tally()
         normalised: list[tuple[Envelope[bytes], Normalised]] = []
+        # A producer's batch shares one timestamp: each distinct one is converted once.
+        arrivals: dict[int, datetime] = {}
         for item in batch.items:
-            received_at = arrival_time(item.timestamp_ms, now)
-            code = source_of_topic(item.topic)
+            received_at = arrivals.get(item.timestamp_ms)
+            if received_at is None:
+                received_at = arrivals[item.timestamp_ms] = arrival_time(item.timestamp_ms, now)
+            code, source = self._source(item.topic)
             try:
-                source = get_source(code)
+                if source is None:
+                    raise UnknownSource(code)
                 normalised.append((item, self._normalise(item, source, received_at)))
             except (ValueError, UnknownSource) as error:  # JSON, schema, id, region, source
                 batch.reject(_shortened(item), f"{code}: {describe_error(error)}")

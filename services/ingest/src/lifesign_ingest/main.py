@@ -16,6 +16,7 @@ from lifesign_ingest.consumers import FeedHandler
 from lifesign_ingest.intake import Intake
 from lifesign_ingest.models import SCHEMA, messaging
 from lifesign_ingest.pull import PullRunner
+from lifesign_ingest.service import warm_up
 
 NAME = "ingest"
 
@@ -36,6 +37,7 @@ def _raw(value: bytes) -> bytes:
 
 
 def wire(runtime: Runtime) -> None:
+    warm_up()
     intake = Intake(pseudonymizer=runtime.settings.pseudonymizer, cipher=runtime.settings.cipher)
     runtime.parts["intake"] = intake
     handler = FeedHandler(intake=intake, clock=runtime.clock)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifesign.db import bulk_insert, replace_on_conflict
-from lifesign.events import LifeEvent
+from lifesign.events import Channel, LifeEvent
 from lifesign_ingest.models import (
     event_lineage,
     feed_count,
@@ -25,6 +25,10 @@ from lifesign_ingest.models import (
     upload_error,
 )
 from lifesign_ingest.service import RegistryRow, RowError
+
+_CHANNELS = {c: c.value for c in Channel}
+#: The where-from columns of a lineage row (see :class:`lifesign.events.Provenance`).
+_COORDINATES = ("topic", "partition", "offset", "file", "row", "job_id")
 
 
 async def record_lineage(
@@ -38,23 +42,28 @@ async def record_lineage(
     the first time (a pull job publishes only those: ingest's own duplicate check)."""
     if not events:
         return set()
-    rows = [
+    # A channel leaves the other channels' coordinates empty (a Kafka record has no file,
+    # row, upload or job): columns no row has a value for are left out of the statement
+    # (they are NULL either way), which spares encoding a third of the cells.
+    provenances = [e.provenance for e in events]
+    rows: list[dict[str, Any]] = [
         {
             "event_id": e.event_id,
             "source": e.source,
             "pseudonym": e.person.pseudonym,
-            "channel": e.provenance.channel.value,
-            "topic": e.provenance.topic,
-            "partition": e.provenance.partition,
-            "offset": e.provenance.offset,
+            "channel": _CHANNELS[p.channel],
             "received_at": e.received_at,
-            "upload_id": upload_id,
-            "file": e.provenance.file,
-            "row": e.provenance.row,
-            "job_id": e.provenance.job_id,
         }
-        for e in events
+        for e, p in zip(events, provenances, strict=True)
     ]
+    if upload_id is not None:
+        for row in rows:
+            row["upload_id"] = upload_id
+    for name in _COORDINATES:
+        values = [getattr(p, name) for p in provenances]
+        if any(v is not None for v in values):
+            for row, value in zip(rows, values, strict=True):
+                row[name] = value
     # A redelivered record keeps its event id: the first lineage row stands. One statement
     # per batch (unnest of column arrays), not one per row.
     returned = await bulk_insert(

@@ -41,7 +41,7 @@ from lifesign.identity import (
     normalize_id_number,
     sex_of,
 )
-from lifesign.names import normalise_name
+from lifesign.names import name_similarity, normalise_name
 from lifesign.settings import TIMEZONE
 
 RESIDENT_ID_CARD = "01"
@@ -80,6 +80,14 @@ def normalize_identity(
         name_masked=mask_name(clean_name),
     )
     return Identity(id18, clean_name, person)
+
+
+def warm_up() -> None:
+    """Load what normalisation needs before the first record, not during it: every GB/T
+    2260 revision (about a second), OpenCC's and pypinyin's dictionaries. The service does
+    this while it starts, before the start-up heap is frozen (``lifesign.service``)."""
+    is_known_region("110000")
+    name_similarity("張三", "章三")
 
 
 def to_local(moment: datetime) -> datetime:

@@ -65,6 +65,7 @@ class _Checked:
     item: Envelope[bytes]
     event: LifeEvent
     digest: bytes
+    counted: tuple[str, date]  # source and Beijing day of arrival (the counts' key)
     duplicate_of: str | None = None
     near_duplicate_of: Any = None
     redelivery: bool = False  # seen at these very coordinates: emitted again, not counted
@@ -94,7 +95,7 @@ class NormalizedHandler:
             )
             results = assess(c.event, c.event.source_spec, ctx, DUPLICATE_RULES)
             findings += _finding_rows(c.event, results)
-            counts[_counted(c.event)]["duplicates"] += 1
+            counts[c.counted]["duplicates"] += 1
         await self._check(session, batch, fresh, counts, findings)
         await repository.record_findings(session, findings)
         await repository.add_counts(session, counts)
@@ -112,8 +113,9 @@ class NormalizedHandler:
                 counts[key]["rejected"] += 1
                 batch.reject(item, f"not a LifeEvent: {describe_error(error)}")
                 continue
-            counts[_counted(event)]["received"] += 1
-            checked.append(_Checked(item, event, content_digest(event)))
+            key = _counted(event)
+            counts[key]["received"] += 1
+            checked.append(_Checked(item, event, content_digest(event), key))
         return checked
 
     @staticmethod
@@ -201,7 +203,7 @@ class NormalizedHandler:
             results = assess(event, event.source_spec, ctx, CONTENT_RULES)
             findings += _finding_rows(event, results)
             # A redelivered message was counted when its transaction first committed.
-            key = _counted(event)
+            key = c.counted
             tally = _NOT_COUNTED if c.redelivery else counts[key]
             if c.redelivery:
                 counts[key]["received"] -= 1

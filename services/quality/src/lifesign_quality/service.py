@@ -94,10 +94,16 @@ class Finding:
     message: str
 
 
+#: Per source code, its required fields' names (the catalogue is fixed at import).
+_REQUIRED: dict[str, tuple[str, ...]] = {}
+
+
 def _required_fields(event: LifeEvent, source: Source, ctx: Context) -> str | None:
-    missing = [
-        f.name for f in source.fields if f.required and event.attributes.get(f.name) in (None, "")
-    ]
+    names = _REQUIRED.get(source.code)
+    if names is None:
+        names = _REQUIRED[source.code] = tuple(f.name for f in source.fields if f.required)
+    attributes = event.attributes
+    missing = [name for name in names if attributes.get(name) in (None, "")]
     return f"missing required fields: {', '.join(missing)}" if missing else None
 
 
@@ -205,9 +211,15 @@ def timeliness_limit(source: Source) -> timedelta:
     return max(timedelta(days=source.expected_delay_days * TIMELINESS_FACTOR), TIMELINESS_FLOOR)
 
 
+_LIMITS: dict[str, timedelta] = {}
+
+
 def _timely(event: LifeEvent, source: Source, ctx: Context) -> str | None:
+    limit = _LIMITS.get(source.code)
+    if limit is None:
+        limit = _LIMITS[source.code] = timeliness_limit(source)
     age = event.received_at - event.occurred_at
-    if age > timeliness_limit(source):
+    if age > limit:
         return (
             f"arrived {age.days} days after it occurred (usual delay {source.expected_delay_days})"
         )
