@@ -344,6 +344,42 @@ async def test_a_held_back_batch_is_flagged_when_it_arrives(
     assert built["scores"]["update_timeliness"] == pytest.approx(1 - 10 / 800)
 
 
+async def test_a_record_far_older_than_its_source_shows_is_stale(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Q-TIM-01 by the scheduled check: household cancellations arrive within hours of
+    being made (the catalogue's 90 days count from the death), so one that arrives 40 days
+    after it was made is stale, though far within 6 x 90 days (R-7.3.2 update timeliness)."""
+    start = datetime(2026, 6, 1, 10, tzinfo=SHANGHAI)
+    values = []
+    for day in range(25):
+        occurred = start + timedelta(days=day)
+        received = occurred + (timedelta(days=40) if day == 3 else timedelta(hours=2))
+        attributes = {"cancellation_reason": "death", "cancellation_date": str(occurred.date())}
+        values.append(
+            raw(
+                event(
+                    f"hc{day}",
+                    n=700 + day,
+                    source="household_cancellation",
+                    attributes=attributes,
+                    received_at=received,
+                    occurred_at=occurred,
+                )
+            )
+        )
+    await handle(sessions, batch(values))
+    async with sessions() as session:
+        assert await repository.record_ids_with(session, ["Q-TIM-01"]) == []  # per event
+    result = await checks.run_checks(sessions, date(2026, 6, 1), date(2026, 7, 20))
+    assert result.stale_flagged == 1
+    async with sessions() as session:
+        flagged = await repository.record_ids_with(session, ["Q-TIM-01"])
+    assert [f["record_id"] for f in flagged] == ["hc3"]
+    again = await checks.run_checks(sessions, date(2026, 6, 1), date(2026, 7, 20))
+    assert again.stale_flagged == 0
+
+
 async def test_a_sparse_sources_held_back_batch_is_flagged_by_its_cluster(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -27,6 +27,7 @@ from lifesign_quality.service import (
     empty_days,
     held_back_arrival,
     is_quarantined,
+    observed_timeliness_limit,
     poisson_at_least,
     sex_of_id,
     share_at_least,
@@ -282,6 +283,15 @@ def test_q_tim_01_limit_depends_on_the_source_delay() -> None:
     assert findings(event("household_cancellation", occurred_at=NOW - timedelta(days=540))) == []
     late = event("household_cancellation", occurred_at=NOW - timedelta(days=541))
     assert rule_ids(late) == ["Q-TIM-01"]
+
+
+def test_q_tim_01_against_the_delay_a_source_shows_where_shorter() -> None:
+    # Household cancellations arrive the day they are made: 28 days (the floor), not 540.
+    source = get_source("household_cancellation")
+    assert observed_timeliness_limit(source, 0.1) == timedelta(days=28)
+    assert observed_timeliness_limit(source, 20.0) == timedelta(days=120)
+    assert observed_timeliness_limit(source, 90.0) is None  # the catalogue's, no tighter
+    assert observed_timeliness_limit(get_source("app_12333"), 0.0) is None  # floor already
 
 
 # --- is_quarantined -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lifesign.catalogue import UnknownSource, get_source
 from lifesign_quality import repository
 from lifesign_quality.service import (
     BACKLOG_WITHIN,
@@ -26,6 +27,7 @@ from lifesign_quality.service import (
     days_without,
     empty_days,
     held_back_arrival,
+    observed_timeliness_limit,
     share_at_least,
     volume_findings,
 )
@@ -42,6 +44,7 @@ class CheckResult:
     late_flagged: int = 0
     held_back: int = 0
     held_flagged: int = 0
+    stale_flagged: int = 0
     silent: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -55,6 +58,7 @@ class CheckResult:
             "late_flagged": self.late_flagged,
             "held_back_batches": self.held_back,
             "held_back_flagged": self.held_flagged,
+            "stale_flagged": self.stale_flagged,
             "silent": self.silent,
         }
 
@@ -85,7 +89,24 @@ async def run_checks(
                 session, d["source"], d["day"], float(d["usual_age"]), float(d["day_age"])
             )
         await _held_back(session, daily, first, last, result)
+        await _stale(session, first, last, result)
     return result
+
+
+async def _stale(session: AsyncSession, first: date, last: date, result: CheckResult) -> None:
+    """Q-TIM-01 against the delay each source shows (over the 90 days before ``first`` to
+    ``last``), where that is shorter than the catalogue's (R-7.3.2 update timeliness)."""
+    usual = await repository.usual_ages(session, first - timedelta(days=90), last)
+    for code, age in sorted(usual.items()):
+        try:
+            source = get_source(code)
+        except UnknownSource:
+            continue
+        limit = observed_timeliness_limit(source, age)
+        if limit is not None:
+            result.stale_flagged += await repository.flag_stale(
+                session, code, first, last, limit, age
+            )
 
 
 async def _held_back(

@@ -304,6 +304,55 @@ async def late_deliveries(
     return [dict(r._mapping) for r in rows]
 
 
+_USUAL_AGES = text(
+    """
+    SELECT source,
+           percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY EXTRACT(EPOCH FROM received_at - occurred_at) / 86400.0
+           ) AS age
+    FROM quality.seen_event
+    WHERE received_at >= :since AND received_at < :until AND source IS NOT NULL
+    GROUP BY source HAVING count(*) >= 20
+    """
+)
+
+
+async def usual_ages(session: AsyncSession, first: date, last: date) -> dict[str, float]:
+    """Per source with at least 20 records arriving in [first, last] (Beijing): the median
+    age of its records on arrival, in days."""
+    rows = await session.execute(
+        _USUAL_AGES,
+        {
+            "since": datetime.combine(first, datetime.min.time(), TIMEZONE),
+            "until": datetime.combine(last + timedelta(days=1), datetime.min.time(), TIMEZONE),
+        },
+    )
+    return {r.source: float(r.age) for r in rows}
+
+
+async def flag_stale(
+    session: AsyncSession,
+    source: str,
+    first: date,
+    last: date,
+    limit: timedelta,
+    usual_age_days: float,
+) -> int:
+    """Q-TIM-01 by the scheduled check: flag the records of ``source`` that arrived in
+    [first, last] (Beijing) older than ``limit`` (from the delay the source shows)."""
+    message = literal(
+        f"arrived more than {limit.days} days after it occurred ({source}'s records usually "
+        f"arrive {usual_age_days:.1f} days after)"
+    )
+    where = and_(
+        seen_event.c.source == source,
+        _beijing_day(seen_event.c.received_at).between(first, last),
+        seen_event.c.received_at - seen_event.c.occurred_at > limit,
+    )
+    result = await session.execute(_flag_rows("Q-TIM-01", message, where))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 #: Within a late delivery, a record this much older than the source's usual age is late.
 LATE_RECORD_MARGIN = timedelta(days=7)
 
