@@ -20,6 +20,7 @@ from lifesign.events import (
     FeedRecord,
     InsuranceType,
     LifeEvent,
+    NameCheck,
     Provenance,
     event_id_for,
 )
@@ -427,3 +428,52 @@ def test_row_error_masks_the_person_r_5_3_3() -> None:
     assert (error.id_masked, error.name_masked) == ("110105********002X", "张*")
     bad = row_error(8, {"person_id": "P9", "id_number": ID18[:17] + "0", "name": ""}, "x")
     assert (bad.id_masked, bad.name_masked) == ("110105********0020", None)
+
+
+# --- the Kafka channel's document form ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"id_number": ID15, "name": " 張 三 ", "region": None},
+        {"occurred_at": datetime(2026, 1, 8, 2, 30, 15, 123456, tzinfo=UTC)},
+        {"occurred_at": datetime(1988, 6, 1, 10, 0)},  # naive; Beijing had summer time then
+        {"attributes": {"n": 2**70, "x": 1.5, "nested": {"a": [1, None, "是"]}, "b": True}},
+    ],
+)
+def test_kafka_documents_encode_as_the_validated_event(overrides: dict[str, object]) -> None:
+    # The Kafka channel publishes event_document's dict as it is: the bytes must be the
+    # LifeEvent's, and they must parse back to the event the other channels build.
+    from lifesign_ingest.service import encode_document, event_document
+
+    record = feed_record(**overrides)
+    provenance = {
+        "channel": "kafka",
+        "source_record_id": record.record_id,
+        "topic": "feed.funeral_cremation.v1",
+        "partition": 3,
+        "offset": 17,
+        "file": None,
+        "row": None,
+        "job_id": None,
+    }
+    source = get_source("funeral_cremation")
+    document, name = event_document(
+        record, source=source, provenance=provenance, received_at=NOW, pseudonymizer=PSEUDONYMIZER
+    )
+    event = _normalize_record(
+        record,
+        source=source,
+        provenance=Provenance.model_validate(provenance),
+        received_at=NOW,
+        pseudonymizer=PSEUDONYMIZER,
+    )
+    assert name == "张三"
+    assert encode_document(document) == event.model_dump_json().encode()
+    assert LifeEvent.model_validate_json(encode_document(document)) == event
+    document["name_check"] = {"similarity": 0.97, "reasons": ["traditional_form"]}
+    check = NameCheck.model_validate(document["name_check"])
+    checked = event.model_copy(update={"name_check": check})
+    assert encode_document(document) == checked.model_dump_json().encode()

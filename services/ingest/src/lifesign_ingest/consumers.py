@@ -11,15 +11,21 @@ from lifesign import telemetry, topics
 from lifesign.bus import Batch, Envelope, OutMessage, describe_error
 from lifesign.catalogue import Source, UnknownSource, get_source
 from lifesign.clock import Clock
-from lifesign.events import Channel, Provenance
+from lifesign.events import Channel
 from lifesign.settings import TIMEZONE
 from lifesign_ingest import repository
-from lifesign_ingest.intake import Intake, Normalised, Tally
-from lifesign_ingest.service import MAX_RECORD_BYTES, parse_feed_record
+from lifesign_ingest.intake import Intake, Tally
+from lifesign_ingest.service import (
+    MAX_RECORD_BYTES,
+    EventDocument,
+    encode_document,
+    parse_feed_record,
+)
 
 #: How much of a refused oversized message the dead letter keeps (the broker refuses a
 #: dead letter as large as the message, and a refused publish would stall the partition).
 DEAD_LETTER_KEEP_BYTES = 4096
+_KAFKA = Channel.KAFKA.value
 
 
 def arrival_time(timestamp_ms: int, now: datetime) -> datetime:
@@ -66,7 +72,7 @@ class FeedHandler:
     async def __call__(self, session: AsyncSession, batch: Batch[bytes]) -> None:
         now = self._clock.now()
         tally = Tally()
-        normalised: list[tuple[Envelope[bytes], Normalised]] = []
+        normalised: list[tuple[Envelope[bytes], EventDocument, str]] = []
         # A producer's batch shares one timestamp: each distinct one is converted once.
         arrivals: dict[int, datetime] = {}
         for item in batch.items:
@@ -77,39 +83,57 @@ class FeedHandler:
             try:
                 if source is None:
                     raise UnknownSource(code)
-                normalised.append((item, self._normalise(item, source, received_at)))
+                document, name = self._normalise(item, source, received_at)
             except (ValueError, UnknownSource) as error:  # JSON, schema, id, region, source
                 batch.reject(_shortened(item), f"{code}: {describe_error(error)}")
                 tally.reject(code, received_at)
                 continue
+            normalised.append((item, document, name))
             tally.accept(code, received_at)
-        events = await self._intake.check_names(session, [n for _, n in normalised])
-        for (item, _), event in zip(normalised, events, strict=True):
+        await self._intake.check_documents(session, [(d, n) for _, d, n in normalised])
+        lineage = []
+        for item, document, _ in normalised:
             # Pure function of the record (deterministic event id): emitted after commit,
             # and a redelivered record yields the same event, which quality drops.
+            event_id, pseudonym = document["event_id"], document["person"]["pseudonym"]
             batch.emit(
-                OutMessage.of(
+                OutMessage(
                     topics.EVENTS_NORMALIZED,
-                    event,
-                    key=event.person.pseudonym,
-                    headers=item.trace_headers or telemetry.first_hop_headers(event.event_id),
+                    encode_document(document),
+                    pseudonym,
+                    item.trace_headers or telemetry.first_hop_headers(event_id),
                 )
             )
-        await repository.record_lineage(session, events)
+            lineage.append(
+                {
+                    "event_id": event_id,
+                    "source": document["source"],
+                    "pseudonym": pseudonym,
+                    "channel": _KAFKA,
+                    "received_at": document["received_at"],
+                    "topic": item.topic,
+                    "partition": item.partition,
+                    "offset": item.offset,
+                }
+            )
+        await repository.insert_lineage(session, lineage)
         await repository.add_counts(session, tally.accepted, tally.rejected)
 
     def _normalise(
         self, item: Envelope[bytes], source: Source, received_at: datetime
-    ) -> Normalised:
+    ) -> tuple[EventDocument, str]:
         record = parse_feed_record(item.value)
-        provenance = Provenance(
-            channel=Channel.KAFKA,
-            source_record_id=record.record_id,
-            topic=item.topic,
-            partition=item.partition,
-            offset=item.offset,
-        )
-        return self._intake.normalise(
+        provenance = {
+            "channel": _KAFKA,
+            "source_record_id": record.record_id,
+            "topic": item.topic,
+            "partition": item.partition,
+            "offset": item.offset,
+            "file": None,
+            "row": None,
+            "job_id": None,
+        }
+        return self._intake.document(
             record, source=source, provenance=provenance, received_at=received_at
         )
 

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +22,7 @@ from lifesign.events import FeedRecord, LifeEvent, NameCheck, Provenance
 from lifesign.identity import FieldCipher, Pseudonymizer
 from lifesign.names import name_similarity
 from lifesign_ingest import repository
-from lifesign_ingest.service import normalize_record_and_name
+from lifesign_ingest.service import EventDocument, event_document, normalize_record_and_name
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,24 @@ class Intake:
         )
         return Normalised(event, name)
 
+    def document(
+        self,
+        record: FeedRecord,
+        *,
+        source: Source,
+        provenance: dict[str, Any],
+        received_at: datetime,
+    ) -> tuple[EventDocument, str]:
+        """:meth:`normalise` without the models: the event's fields and the canonical name
+        (the Kafka channel's hot path; see :func:`~lifesign_ingest.service.event_document`)."""
+        return event_document(
+            record,
+            source=source,
+            provenance=provenance,
+            received_at=received_at,
+            pseudonymizer=self._pseudonymizer,
+        )
+
     async def check_names(
         self, session: AsyncSession, items: Sequence[Normalised]
     ) -> list[LifeEvent]:
@@ -77,32 +96,50 @@ class Intake:
         One query per batch; the registry's encrypted name is decrypted only for the few
         records whose name digest differs, and only inside this process.
         """
-        registered = await repository.registry_names(
-            session, {i.event.person.pseudonym for i in items}
+        checks = await self._name_checks(
+            session, [(i.event.person.pseudonym, i.event.person.name_digest, i.name) for i in items]
         )
-        names: dict[str, str | None] = {}  # decrypted once per pseudonym and batch
-        events = []
-        for item in items:
-            event = item.event
-            found = registered.get(event.person.pseudonym)
-            if found is not None and found[0] != event.person.name_digest:
-                check = self._name_check(item, found[1], names)
-                if check is not None:
-                    event = event.model_copy(update={"name_check": check})
-            events.append(event)
-        return events
+        return [
+            item.event
+            if check is None
+            else item.event.model_copy(update={"name_check": NameCheck.model_validate(check)})
+            for item, check in zip(items, checks, strict=True)
+        ]
 
-    def _name_check(
-        self, item: Normalised, pii_cipher: str, names: dict[str, str | None]
-    ) -> NameCheck | None:
-        pseudonym = item.event.person.pseudonym
-        if pseudonym not in names:
-            names[pseudonym] = self._registry_name(pii_cipher)
-        registered = names[pseudonym]
-        if registered is None:
-            return None
-        similarity = name_similarity(registered, item.name)
-        return NameCheck(similarity=similarity.score, reasons=list(similarity.reasons))
+    async def check_documents(
+        self, session: AsyncSession, items: Sequence[tuple[EventDocument, str]]
+    ) -> None:
+        """:meth:`check_names` for documents: sets their ``name_check`` where it applies."""
+        checks = await self._name_checks(
+            session,
+            [(d["person"]["pseudonym"], d["person"]["name_digest"], name) for d, name in items],
+        )
+        for (document, _), check in zip(items, checks, strict=True):
+            if check is not None:
+                document["name_check"] = check
+
+    async def _name_checks(
+        self, session: AsyncSession, people: Sequence[tuple[str, str, str]]
+    ) -> list[dict[str, Any] | None]:
+        """For each (pseudonym, name digest, canonical name): the fields of its
+        :class:`NameCheck`, or None (names agree, not registered, or not decryptable)."""
+        registered = await repository.registry_names(session, {p for p, _, _ in people})
+        names: dict[str, str | None] = {}  # decrypted once per pseudonym and batch
+        checks: list[dict[str, Any] | None] = []
+        for pseudonym, digest, name in people:
+            found = registered.get(pseudonym)
+            if found is None or found[0] == digest:
+                checks.append(None)
+                continue
+            if pseudonym not in names:
+                names[pseudonym] = self._registry_name(found[1])
+            known = names[pseudonym]
+            if known is None:
+                checks.append(None)
+                continue
+            similarity = name_similarity(known, name)
+            checks.append({"similarity": similarity.score, "reasons": list(similarity.reasons)})
+        return checks
 
     def _registry_name(self, pii_cipher: str) -> str | None:
         """The registry's plaintext name, or None if it cannot be decrypted (a rotated key):

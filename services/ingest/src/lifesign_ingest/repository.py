@@ -64,6 +64,16 @@ async def record_lineage(
         if any(v is not None for v in values):
             for row, value in zip(rows, values, strict=True):
                 row[name] = value
+    return await insert_lineage(session, rows, new_only=new_only)
+
+
+async def insert_lineage(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], *, new_only: bool = False
+) -> set[uuid.UUID]:
+    """Lineage rows as :func:`record_lineage` builds them (the Kafka channel builds its
+    own, with its coordinates only); with ``new_only``, the ids seen for the first time."""
+    if not rows:
+        return set()
     # A redelivered record keeps its event id: the first lineage row stands. One statement
     # per batch (unnest of column arrays), not one per row.
     returned = await bulk_insert(
