@@ -4,17 +4,30 @@ messages (issue 4's target: 30,000 events/s).
 
 Each run: a fresh broker, a fresh database with both services' migrations and every
 record's person in quality's registry copy; N department records (a mix of the busiest
-sources, each a different person) published on their feed topics; then ingest's real FeedHandler and
-quality's real NormalizedHandler, each in its own BatchConsumer as the services wire them,
-run at the same time in this process (one event loop, as in one pod each would have its
-own). The rate counts from the first record ingest receives to the last event quality
-has received; the ceiling is a plain consumer reading the same feed messages. A third
-line measures quality by itself on the events ingest published (where the time goes).
+sources, each a different person) published on their feed topics. Then ingest and quality
+run as their own processes, as they are deployed (each service its own pod): ``I``
+ingest replicas in one consumer group and ``Q`` quality replicas in another, each process
+wired like the service (its real handler in a BatchConsumer, caches loaded, start-up heap
+frozen), all started together. Lines, per configuration ``<I>i_<Q>q``:
+
+* ``pipeline_<I>i_<Q>q_events_per_second``: from the first record any ingest replica
+  received to the moment quality has received every event;
+* ``pipeline_feed_broker_raw_read``: a plain consumer reading the same feed messages, the
+  ceiling (the broker's read rate, no processing, no database);
+* ``pipeline_quality_alone_events_per_second``: one quality replica by itself, later, on
+  the events ingest published (a new group, a fresh database);
+* ``# cpu``: where the CPU went in the pipeline run, in microseconds per event: each
+  Python role (its processes' CPU time), PostgreSQL (the server's processes) and Tansu
+  (the broker's process), read from /proc. The machine's two cores are shared by all of
+  them (and by whatever else runs): the sum bounds the rate.
+
+``BENCH_CONFIGS`` (default ``1x1,2x1``) lists the configurations as ``<I>x<Q>``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import statistics
 import tempfile
@@ -22,6 +35,7 @@ import time
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 from common import fresh_database, raw_rate  # the sibling module (benches run as scripts)
@@ -35,10 +49,12 @@ from lifesign.clock import FixedClock
 from lifesign.db import make_engine, make_sessions, upgrade
 from lifesign.identity import birth_date_of, make_id_number, sex_of
 from lifesign.runtime import EmbeddedBroker, embedded_postgres
+from lifesign.service import freeze_heap
 from lifesign.settings import TIMEZONE, LifesignSettings
 from lifesign_ingest.consumers import FeedHandler
 from lifesign_ingest.intake import Intake
 from lifesign_ingest.main import SPEC as INGEST
+from lifesign_ingest.service import warm_up
 from lifesign_quality.consumers import NormalizedHandler, raw_bytes
 from lifesign_quality.main import SPEC as QUALITY
 
@@ -52,6 +68,7 @@ SOURCES = (
     "public_health_record",
     "bank_card_password_change",
 )
+FEED = sorted({CATALOGUE[s].feed_topic for s in SOURCES})
 REGISTER = text(
     "INSERT INTO quality.pensioner (pseudonym, sex, birth_date, updated_at) "
     "VALUES (:pseudonym, :sex, :birth_date, now())"
@@ -113,37 +130,172 @@ async def database(server_url: str, registry: list[dict[str, object]]) -> AsyncE
     return engine
 
 
-async def quality_alone(
-    count: int, bootstrap: str, server_url: str, registry: list[dict[str, object]]
-) -> float:
-    """Quality by itself on the events ingest published (a new group, a fresh database)."""
-    engine = await database(server_url, registry)
+# --- CPU of the processes that are not ours: PostgreSQL's server and the broker ----------
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and its descendants (PostgreSQL's backends are the postmaster's children)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(parents.get(pid, ()))
+    return found
+
+
+def postmaster_of(data_dir: Path) -> int:
+    return int((data_dir / "postmaster.pid").read_text().split()[0])
+
+
+def tree_cpu(root: int) -> dict[int, float]:
+    """CPU seconds of each live process of the tree (backends come and go: keep them all)."""
+    return {pid: _cpu_seconds(pid) for pid in _tree(root)}
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+# --- the replicas -------------------------------------------------------------------------
+
+
+def replica(role: str, url: str, bootstrap: str, group: str, shared: dict[str, Any]) -> None:
+    """One ingest or quality process, wired as the service wires it."""
+    shared["reports"].put(asyncio.run(_replica(role, url, bootstrap, group, shared)))
+
+
+async def _replica(
+    role: str, url: str, bootstrap: str, group: str, shared: dict[str, Any]
+) -> tuple[str, float | None, float | None, float, int]:
+    settings = LifesignSettings()
+    engine = make_engine(url)
     producer = Producer(bootstrap)
     await producer.start()
-    quality: BatchConsumer[bytes] = BatchConsumer(
-        name=f"bench-quality-alone-{uuid.uuid4().hex[:6]}",
-        topics=[topics.EVENTS_NORMALIZED],
+    handler: Any
+    if role == "ingest":
+        warm_up()
+        intake = Intake(pseudonymizer=settings.pseudonymizer, cipher=settings.cipher)
+        handler = FeedHandler(intake=intake, clock=FixedClock(NOW))
+        subscribed = FEED
+    else:
+        handler = NormalizedHandler(clock=FixedClock(NOW))
+        subscribed = [topics.EVENTS_NORMALIZED]
+    consumer: BatchConsumer[bytes] = BatchConsumer(
+        name=group,
+        topics=subscribed,
         bootstrap=bootstrap,
         decode=raw_bytes,
-        handler=NormalizedHandler(clock=FixedClock(NOW)),
+        handler=handler,
         sessions=make_sessions(engine),
         producer=producer,
     )
-    task = asyncio.create_task(quality.run())
-    while quality.stats.received == 0:
+    freeze_heap()
+    shared["ready"].release()
+    while not shared["go"].is_set():  # every replica joins the group at once
         await asyncio.sleep(0.005)
-    started, first = time.perf_counter(), quality.stats.received
-    while quality.stats.received < count:
-        await asyncio.sleep(0.005)
-    rate = (count - first) / (time.perf_counter() - started)
-    quality.stop()
+    cpu = time.process_time()
+    task = asyncio.create_task(consumer.run())
+    first: float | None = None
+    last: float | None = None
+    seen = dead = 0
+    received, dead_lettered = shared[f"{role}_received"], shared[f"{role}_dead"]
+    while not shared["done"].is_set():
+        if consumer.stats.received != seen:
+            last = time.perf_counter()
+            first = last if first is None else first
+            with received.get_lock():
+                received.value += consumer.stats.received - seen
+            seen = consumer.stats.received
+        if consumer.stats.dead_lettered != dead:
+            with dead_lettered.get_lock():
+                dead_lettered.value += consumer.stats.dead_lettered - dead
+            dead = consumer.stats.dead_lettered
+        await asyncio.sleep(0.002)
+    cpu = time.process_time() - cpu
+    consumer.stop()
     await task
     await producer.stop()
     await engine.dispose()
-    return rate
+    return role, first, last, cpu, consumer.stats.batches
 
 
-async def run(count: int, bootstrap: str, server_url: str) -> tuple[float, float, float]:
+def replicated(
+    url: str, bootstrap: str, count: int, ingest: int, quality: int, watch: dict[str, int]
+) -> dict[str, float]:
+    """Run ``ingest`` + ``quality`` replica processes until quality has received ``count``
+    events (or ingest dead-lettered the rest); the rate and the CPU per event of each part."""
+    context = multiprocessing.get_context("spawn")
+    shared: dict[str, Any] = {
+        "ready": context.Semaphore(0),
+        "go": context.Event(),
+        "done": context.Event(),
+        "reports": context.Queue(),
+        **{
+            f"{r}_{k}": context.Value("q", 0)
+            for r in ("ingest", "quality")
+            for k in ("received", "dead")
+        },
+    }
+    tag = uuid.uuid4().hex[:6]
+    roles = ["ingest"] * ingest + ["quality"] * quality
+    processes = [
+        context.Process(target=replica, args=(r, url, bootstrap, f"bench-{r}-{tag}", shared))
+        for r in roles
+    ]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        if not shared["ready"].acquire(timeout=120):
+            raise TimeoutError("a replica did not start")
+    before = {name: tree_cpu(pid) for name, pid in watch.items()}
+    shared["go"].set()
+    deadline = time.perf_counter() + 900
+    while shared["quality_received"].value + shared["ingest_dead"].value < count:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"quality received {shared['quality_received'].value} of {count}")
+        time.sleep(0.005)
+    after = {name: tree_cpu(pid) for name, pid in watch.items()}
+    shared["done"].set()
+    reports = [shared["reports"].get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    starters = [r for r in reports if r[0] == ("ingest" if ingest else "quality")]
+    first = min(f for _, f, _, _, _ in starters if f is not None)
+    last = max(e for role, _, e, _, _ in reports if role == "quality" and e is not None)
+    assert shared["ingest_dead"].value == 0, f"ingest rejected {shared['ingest_dead'].value}"
+    result = {"rate": count / (last - first)}
+    for role in ("ingest", "quality"):
+        result[role] = sum(c for r, _, _, c, _ in reports if r == role) / count * 1e6
+        batches = sum(b for r, _, _, _, b in reports if r == role)
+        result[f"{role}_batch"] = count / batches if batches else 0.0
+    for name in watch:
+        result[name] = spent(before[name], after[name]) / count * 1e6
+    return result
+
+
+async def run(
+    count: int,
+    bootstrap: str,
+    server_url: str,
+    configuration: tuple[int, int],
+    watch: dict[str, int],
+) -> tuple[dict[str, float], float, float]:
     settings = LifesignSettings()
     registry: list[dict[str, object]] = [
         {
@@ -154,81 +306,74 @@ async def run(count: int, bootstrap: str, server_url: str) -> tuple[float, float
         for i in range(count)
     ]
     engine = await database(server_url, registry)
-    feed = sorted({CATALOGUE[s].feed_topic for s in SOURCES})
-    await ensure_topics(bootstrap, [*feed, topics.EVENTS_NORMALIZED, topics.EVENTS_VALIDATED])
+    url = engine.url.render_as_string(hide_password=False)
+    await ensure_topics(bootstrap, [*FEED, topics.EVENTS_NORMALIZED, topics.EVENTS_VALIDATED])
     producer = Producer(bootstrap)
     await producer.start()
     messages = feed_messages(count)
     for i in range(0, count, 10_000):
         await producer.send_many(messages[i : i + 10_000])
-    ceiling = await raw_rate(bootstrap, feed, count)
-    sessions = make_sessions(engine)
-    clock = FixedClock(NOW)
-    tag = uuid.uuid4().hex[:6]
-    ingest: BatchConsumer[bytes] = BatchConsumer(
-        name=f"bench-ingest-{tag}",
-        topics=feed,
-        bootstrap=bootstrap,
-        decode=raw_bytes,
-        handler=FeedHandler(
-            intake=Intake(pseudonymizer=settings.pseudonymizer, cipher=settings.cipher),
-            clock=clock,
-        ),
-        sessions=sessions,
-        producer=producer,
-    )
-    quality: BatchConsumer[bytes] = BatchConsumer(
-        name=f"bench-quality-{tag}",
-        topics=[topics.EVENTS_NORMALIZED],
-        bootstrap=bootstrap,
-        decode=raw_bytes,
-        handler=NormalizedHandler(clock=clock),
-        sessions=sessions,
-        producer=producer,
-    )
-    tasks = [asyncio.create_task(ingest.run()), asyncio.create_task(quality.run())]
-    while ingest.stats.received == 0:
-        await asyncio.sleep(0.005)
-    started = time.perf_counter()
-    first = ingest.stats.received
-    deadline = time.perf_counter() + 900
-    while quality.stats.received + ingest.stats.dead_lettered < count:
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"quality received {quality.stats.received} of {count}")
-        await asyncio.sleep(0.005)
-    rate = (count - first) / (time.perf_counter() - started)
-    ingest.stop()
-    quality.stop()
-    await asyncio.gather(*tasks)
-    async with sessions() as session:
-        counted = await session.scalar(text("SELECT sum(received) FROM quality.quality_count"))
-    assert ingest.stats.dead_lettered == 0, f"ingest rejected {ingest.stats.dead_lettered}"
-    assert counted == count, f"quality counted {counted} of {count}"
     await producer.stop()
+    ceiling = await raw_rate(bootstrap, FEED, count)
+    ingest, quality = configuration
+    measured = await asyncio.to_thread(replicated, url, bootstrap, count, ingest, quality, watch)
+    async with engine.connect() as connection:
+        counted = await connection.scalar(text("SELECT sum(received) FROM quality.quality_count"))
+        lineage = await connection.scalar(text("SELECT count(*) FROM ingest.event_lineage"))
+    assert counted == count, f"quality counted {counted} of {count}"
+    assert lineage == count, f"ingest wrote {lineage} lineage rows of {count}"
     await engine.dispose()
-    alone = await quality_alone(count, bootstrap, server_url, registry)
-    return rate, ceiling, alone
+    # Quality by itself, on what ingest published: a fresh database, a new group.
+    engine = await database(server_url, registry)
+    url = engine.url.render_as_string(hide_password=False)
+    alone = await asyncio.to_thread(replicated, url, bootstrap, count, 0, 1, {})
+    await engine.dispose()
+    return measured, ceiling, alone["rate"]
+
+
+def configurations() -> list[tuple[int, int]]:
+    text_ = os.environ.get("BENCH_CONFIGS", "1x1,2x1")
+    return [(int(i), int(q)) for i, q in (c.split("x") for c in text_.split(","))]
 
 
 async def main() -> None:
-    # 30,000 records a run: at today's rates (under 1,000 a second) 100,000 would take minutes.
+    # 30,000 records a run: at today's rates (a few thousand a second) 100,000 take minutes.
     count = int(os.environ.get("BENCH_EVENTS", "30000"))
     runs = int(os.environ.get("BENCH_RUNS", "3"))
     with (
         tempfile.TemporaryDirectory(prefix="lifesign-pipeline-bench-") as tmp,
         embedded_postgres(Path(tmp) / "pg") as url,
     ):
-        results = []
-        for _ in range(runs):
-            # A broker per run: each run's consumers read exactly its own records.
-            with EmbeddedBroker() as broker:
-                results.append(await run(count, broker.bootstrap, url))
-        rate = statistics.median(r for r, _, _ in results)
-        ceiling = statistics.median(c for _, c, _ in results)
-        alone = statistics.median(a for _, _, a in results)
-        print(f"BENCH pipeline_ingest_quality_events_per_second {rate:.0f} events/s")
-        print(f"BENCH pipeline_feed_broker_raw_read {ceiling:.0f} msgs/s")
-        print(f"BENCH pipeline_quality_alone_events_per_second {alone:.0f} events/s")
+        postgres = postmaster_of(Path(tmp) / "pg")
+        ceilings, alone = [], []
+        for configuration in configurations():
+            results = []
+            for _ in range(runs):
+                # A broker per run: each run's consumers read exactly its own records.
+                with EmbeddedBroker() as broker:
+                    watch = {"postgres": postgres, "tansu": broker._process.pid}  # type: ignore[union-attr]
+                    measured, ceiling, rate = await run(
+                        count, broker.bootstrap, url, configuration, watch
+                    )
+                results.append(measured)
+                ceilings.append(ceiling)
+                alone.append(rate)
+            name = f"pipeline_{configuration[0]}i_{configuration[1]}q"
+            median = {k: statistics.median(r[k] for r in results) for k in results[0]}
+            print(f"BENCH {name}_events_per_second {median['rate']:.0f} events/s")
+            parts = ", ".join(
+                f"{k} {median[k]:.0f}" for k in ("ingest", "quality", "postgres", "tansu")
+            )
+            total = sum(median[k] for k in ("ingest", "quality", "postgres", "tansu"))
+            print(f"# cpu us/event ({name}): {parts}; total {total:.0f}")
+            print(
+                f"# records per batch ({name}): ingest {median['ingest_batch']:.0f}, "
+                f"quality {median['quality_batch']:.0f}"
+            )
+        print(f"BENCH pipeline_feed_broker_raw_read {statistics.median(ceilings):.0f} msgs/s")
+        rate = statistics.median(alone)
+        print(f"BENCH pipeline_quality_alone_events_per_second {rate:.0f} events/s")
+        print(f"# load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
