@@ -201,22 +201,22 @@ class NormalizedHandler:
                 deaths=tuple(deaths.get(person, ())),
             )
             results = assess(event, event.source_spec, ctx, CONTENT_RULES)
-            findings += _finding_rows(event, results)
+            if results:
+                findings += _finding_rows(event, results)
             # A redelivered message was counted when its transaction first committed.
             key = c.counted
             tally = _NOT_COUNTED if c.redelivery else counts[key]
             if c.redelivery:
                 counts[key]["received"] -= 1
-            if is_quarantined(results):
-                tally["quarantined"] += 1
-                batch.emit(_quarantined(c.item, event, results, now))
-                continue
+            if results:
+                if is_quarantined(results):
+                    tally["quarantined"] += 1
+                    batch.emit(_quarantined(c.item, event, results, now))
+                    continue
+                tally["warned"] += 1
             tally["accepted"] += 1
-            tally["warned"] += 1 if results else 0
             batch.emit(
-                OutMessage(
-                    topics.EVENTS_VALIDATED, c.item.value, person, list(c.item.trace_headers)
-                )
+                OutMessage(topics.EVENTS_VALIDATED, c.item.value, person, c.item.trace_headers)
             )
         await repository.add_deaths(
             session,
