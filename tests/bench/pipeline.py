@@ -7,8 +7,9 @@ record's person in quality's registry copy; N department records (a mix of the b
 sources, each a different person) published on their feed topics. Then ingest and quality
 run as their own processes, as they are deployed (each service its own pod): ``I``
 ingest replicas in one consumer group and ``Q`` quality replicas in another, each process
-wired like the service (its real handler in a BatchConsumer, caches loaded, start-up heap
-frozen), all started together. Lines, per configuration ``<I>i_<Q>q``:
+wired like the service (its real handler in a BatchConsumer, ingest's caches loaded before
+the consumer settles the garbage collector), all started together. Lines, per
+configuration ``<I>i_<Q>q``:
 
 * ``pipeline_<I>i_<Q>q_events_per_second``: from the first record any ingest replica
   received to the moment quality has received every event;
@@ -49,7 +50,6 @@ from lifesign.clock import FixedClock
 from lifesign.db import make_engine, make_sessions, upgrade
 from lifesign.identity import birth_date_of, make_id_number, sex_of
 from lifesign.runtime import EmbeddedBroker, embedded_postgres
-from lifesign.service import freeze_heap
 from lifesign.settings import TIMEZONE, LifesignSettings
 from lifesign_ingest.consumers import FeedHandler
 from lifesign_ingest.intake import Intake
@@ -205,7 +205,6 @@ async def _replica(
         sessions=make_sessions(engine),
         producer=producer,
     )
-    freeze_heap()
     shared["ready"].release()
     while not shared["go"].is_set():  # every replica joins the group at once
         await asyncio.sleep(0.005)

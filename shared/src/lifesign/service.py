@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -95,21 +94,6 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
 
 
-def freeze_heap() -> None:
-    """Take what the process has loaded so far (modules, pydantic schemas, the catalogue,
-    GB/T 2260, the OpenCC and pinyin dictionaries: some 330,000 objects in ingest) out of
-    the garbage collector's sight (``gc.freeze``), once, before the consumers start.
-
-    Otherwise every full collection walks all of them again; a consumer allocates a few
-    objects per message, so at thousands of messages a second full collections come often
-    and were half of ingest's and quality's CPU time (measured: ingest 130 -> 80 µs per
-    record, quality 90 -> 65, in process on PostgreSQL). Objects created later are
-    collected as usual; the frozen ones live as long as the process anyway.
-    """
-    gc.collect()
-    gc.freeze()
-
-
 @contextlib.asynccontextmanager
 async def running(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIterator[Runtime]:
     """Start a service's parts, run its consumers, and stop everything on exit."""
@@ -127,7 +111,6 @@ async def running(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIterator
         clock=settings.make_clock(),
     )
     spec.wire(runtime)
-    freeze_heap()
     tasks = [asyncio.create_task(c.run(), name=c.name) for c in runtime.consumers]
     runtime.tasks = tasks
     periodic = [asyncio.create_task(job(), name="periodic") for job in runtime.background]

@@ -96,7 +96,8 @@ def _identity_values(
 def warm_up() -> None:
     """Load what normalisation needs before the first record, not during it: every GB/T
     2260 revision (about a second), OpenCC's and pypinyin's dictionaries. The service does
-    this while it starts, before the start-up heap is frozen (``lifesign.service``)."""
+    this while it is wired, so its consumer freezes them with the rest of the start-up heap
+    (``lifesign.bus.settle_garbage_collector``)."""
     is_known_region("110000")
     name_similarity("張三", "章三")
 
