@@ -303,6 +303,52 @@ async def test_silent_source_flagged_with_its_backlog_and_the_report(
     assert "<svg" in page and "<script" not in page and "http" not in page
 
 
+async def test_a_backlog_that_runs_past_its_flood_day_is_flagged_to_its_end(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Overall completeness (Q-OVC-03, R-7.3.2): 20 records a day, silent for 5 days; the
+    backlog comes from 08:00 on the day the feed returns and runs into the next morning,
+    where it is no flood of its own but still far above the usual: flagged to its end."""
+    start = datetime(2026, 9, 1, 10, tzinfo=SHANGHAI)
+    attrs = {"pharmacy_code": "P1", "amount": "12.50"}
+    values, backlog, n = [], [], 0
+
+    def add(record_id: str, occurred: datetime, received: datetime) -> None:
+        nonlocal n
+        n += 1
+        values.append(
+            raw(
+                event(
+                    record_id,
+                    n=900 + n,
+                    source="pharmacy_purchase",
+                    attributes=attrs,
+                    received_at=received,
+                    occurred_at=occurred,
+                )
+            )
+        )
+
+    for day in range(40):
+        if 20 <= day < 25:
+            continue
+        for k in range(20):
+            received = start + timedelta(days=day, minutes=10 * k)
+            add(f"p{day}-{k}", received - timedelta(hours=2), received)
+    back = start.replace(hour=8) + timedelta(days=25)
+    for k in range(100):  # the silent week's records, sent in their own order from 08:00
+        occurred = start + timedelta(days=20 + k // 20, minutes=10 * (k % 20))
+        received = back + timedelta(minutes=15 * k)  # the last 36 after midnight
+        add(f"b{k}", occurred, received)
+        backlog.append(f"b{k}")
+    await handle(sessions, batch(values))
+    result = await checks.run_checks(sessions, date(2026, 9, 15), date(2026, 10, 10))
+    assert result.flood_days == 1
+    async with sessions() as session:
+        flagged = await repository.record_ids_with(session, ["Q-OVC-03"])
+    assert sorted(f["record_id"] for f in flagged) == sorted(backlog)
+
+
 async def test_a_held_back_batch_is_flagged_when_it_arrives(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -23,6 +23,7 @@ from lifesign_quality.service import (
     LATE_DELIVERY_MARGIN,
     VOLUME_WINDOW_DAYS,
     backlogs,
+    catch_up_end,
     clustered_arrival,
     days_without,
     empty_days,
@@ -75,8 +76,10 @@ async def run_checks(
         await repository.save_volume_findings(session, found)
         result.silent_days = sum(f.kind == "silent" for f in found)
         result.flood_days = sum(f.kind == "flood" for f in found)
+        floods = {(f.source, f.day): f.usual for f in found if f.kind == "flood"}
         for source, begin, end, flood in backlogs(found, BACKLOG_WITHIN):
-            flagged = await repository.flag_backlog(session, source, begin, end, flood)
+            caught_up = catch_up_end(daily[source], flood, floods[(source, flood)])
+            flagged = await repository.flag_backlog(session, source, begin, end, caught_up)
             result.backlog_flagged += flagged
             result.silent.append(
                 {"source": source, "first": str(begin), "last": str(end), "flagged": flagged}

@@ -246,8 +246,9 @@ async def flag_backlog(
     session: AsyncSession, source: str, first: date, last: date, flood: date
 ) -> int:
     """Q-OVC-03: flag the events of ``source`` on their way during its silence [first,
-    last]: occurred by the end of it, received with the backlog, by the end of the last
-    flood day ``flood`` (later ones are the timeliness rules' business)."""
+    last]: occurred by the end of it, received with the backlog, by the end of ``flood``
+    (the last flood day or the last day the feed was still catching up after it; later
+    ones are the timeliness rules' business)."""
     end = datetime.combine(last + timedelta(days=1), datetime.min.time())
     back = datetime.combine(flood + timedelta(days=1), datetime.min.time())
     message = literal(f"on its way while {source} was silent from {first} to {last}")

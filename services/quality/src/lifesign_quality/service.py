@@ -597,6 +597,26 @@ def silent_runs(findings: Sequence[VolumeFinding]) -> list[tuple[str, date, date
 
 #: The backlog of a silent source comes back within this long after the silence.
 BACKLOG_WITHIN = timedelta(days=3)
+#: After its flood the backlog keeps coming while the source's day stays above this multiple
+#: of its usual volume plus :data:`CATCH_UP_EXTRA` (Q-OVC-03): the feed is still catching
+#: up (a day's backlog sent from 08:00 runs into the next morning).
+CATCH_UP_FACTOR = 1.5
+CATCH_UP_EXTRA = 5
+
+
+def catch_up_end(counts: Mapping[date, int], flood: date, usual: float) -> date:
+    """The last day of a backlog whose (last) flood day is ``flood``: that day, and the
+    days right after it, at most :data:`BACKLOG_WITHIN`, whose volume stays above
+    ``usual`` x :data:`CATCH_UP_FACTOR` + :data:`CATCH_UP_EXTRA`."""
+    end = flood
+    while (
+        end < flood + BACKLOG_WITHIN
+        and counts.get(end + timedelta(days=1), 0) > usual * CATCH_UP_FACTOR + CATCH_UP_EXTRA
+    ):
+        end += timedelta(days=1)
+    return end
+
+
 #: A day's delivery is a late batch when its median age exceeds the source's usual median
 #: age by this much; its records older than the usual median are then flagged (Q-TIM-02).
 LATE_DELIVERY_MARGIN = timedelta(days=14)
