@@ -135,3 +135,74 @@ async def test_department_feed_from_librdkafka_with_bad_input_of_every_kind(
         "bank_card_password_change": (1, 1, 0),
         "fortune_teller": (1, 0, 1),
     }
+
+
+async def test_kafka_documents_get_the_name_check_the_other_channels_get_r_7_3_3_2(
+    ingest_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # The Kafka channel checks names on documents, the others on events: the same checks,
+    # only for registered people under another name, the registry's name decrypted here.
+    from datetime import UTC, datetime
+
+    from lifesign.catalogue import get_source
+    from lifesign.events import FeedRecord, NameCheck, Provenance
+    from lifesign_ingest.service import registry_row
+
+    pseudonymizer, cipher = Pseudonymizer(KEY), FieldCipher(KEY)
+    intake = Intake(pseudonymizer=pseudonymizer, cipher=cipher)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    registered = make_id_number("110105", date(1941, 3, 15), 11)
+    stranger = make_id_number("110105", date(1942, 3, 15), 13)
+    registry = {
+        "person_id": "P1",
+        "name": "张建国",
+        "id_number": registered,
+        "registration_region": "110105",
+        "insurance_type": "enterprise",
+        "benefit_status": "normal",
+        "benefit_start": "2005-01-01",
+    }
+    row = registry_row(
+        registry, pseudonymizer=pseudonymizer, cipher=cipher, today=now.date(), now=now
+    )
+    async with ingest_sessions.begin() as session:
+        await repository.upsert_pensioners(session, [row], "test")
+    cases = [
+        (registered, "張建國"),
+        (registered, "张建果"),
+        (stranger, "李秀英"),
+        (registered, "李秀英"),
+    ]
+    records = [
+        FeedRecord.model_validate_json(record(f"r{n}", id_number=id_number, name=name))
+        for n, (id_number, name) in enumerate(cases)
+    ]
+    source = get_source("funeral_cremation")
+    documents = [
+        intake.document(
+            r,
+            source=source,
+            provenance={"channel": "kafka", "source_record_id": r.record_id},
+            received_at=now,
+        )
+        for r in records
+    ]
+    normalised = [
+        intake.normalise(
+            r,
+            source=source,
+            provenance=Provenance(channel="kafka", source_record_id=r.record_id),
+            received_at=now,
+        )
+        for r in records
+    ]
+    async with ingest_sessions.begin() as session:
+        await intake.check_documents(session, documents)
+        events = await intake.check_names(session, normalised)
+    checks = [d["name_check"] for d, _ in documents]
+    assert checks[0] is None  # the traditional form of the registered name
+    assert checks[2] is None  # not a pensioner
+    assert checks[1] is not None and checks[3] is not None
+    assert [NameCheck.model_validate(c) if c else None for c in checks] == [
+        e.name_check for e in events
+    ]

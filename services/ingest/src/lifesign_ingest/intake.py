@@ -123,7 +123,9 @@ class Intake:
     ) -> list[dict[str, Any] | None]:
         """For each (pseudonym, name digest, canonical name): the fields of its
         :class:`NameCheck`, or None (names agree, not registered, or not decryptable)."""
-        registered = await repository.registry_names(session, {p for p, _, _ in people})
+        registered = await repository.registered_under_other_names(
+            session, ((p, d) for p, d, _ in people)
+        )
         names: dict[str, str | None] = {}  # decrypted once per pseudonym and batch
         checks: list[dict[str, Any] | None] = []
         for pseudonym, digest, name in people:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, String, any_, bindparam, select, update
+from sqlalchemy import ARRAY, String, any_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,6 +99,31 @@ async def registry_names(
             pensioner.c.pseudonym == any_(bindparam("keys", keys, type_=ARRAY(String)))
         )
     )
+    return {r.pseudonym: (r.name_digest, r.pii_cipher) for r in rows}
+
+
+_OTHER_NAMES = text(
+    "SELECT DISTINCT p.pseudonym, p.name_digest, p.pii_cipher "  # noqa: S608 (a table name)
+    "FROM unnest(CAST(:keys AS text[]), CAST(:digests AS text[])) AS b(pseudonym, digest) "
+    f"JOIN {pensioner.fullname} AS p ON p.pseudonym = b.pseudonym "
+    "WHERE p.name_digest <> b.digest"
+)
+
+
+async def registered_under_other_names(
+    session: AsyncSession, people: Iterable[tuple[str, str]]
+) -> dict[str, tuple[str, str]]:
+    """pseudonym -> (name digest, encrypted personal fields) of the registered pensioners
+    among ``people`` (pseudonym, name digest) whose registry name digest is another one.
+
+    What the R-7.3.3.2 name check needs, in one statement: the registry's ciphertexts
+    travel only for the few records whose name differs, not for every registered person
+    in the batch (most of them)."""
+    pairs = set(people)
+    if not pairs:
+        return {}
+    keys, digests = zip(*pairs, strict=True)
+    rows = await session.execute(_OTHER_NAMES, {"keys": list(keys), "digests": list(digests)})
     return {r.pseudonym: (r.name_digest, r.pii_cipher) for r in rows}
 
 
