@@ -12,7 +12,10 @@ Each figure is the median of RUNS runs; every run reads the whole topic with a n
   read it beside ``ingest_broker_raw_read`` of the same run and the load average printed);
 * ``ingest_events_per_cpu_second``: the same runs per second of this process's CPU time
   (broker and PostgreSQL excluded), what one core would give without neighbours;
-* ``ingest_normalize_in_process``: parse, normalise and serialise alone, on one core.
+* ``ingest_normalize_in_process``: parse, normalise and serialise alone, on one core, as
+  the Kafka consumer does it (the event document encoded as it is);
+* ``ingest_normalize_models_in_process``: the same as the upload and pull channels do it
+  (the document validated into a LifeEvent and serialised).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from lifesign_ingest import repository
 from lifesign_ingest.consumers import FeedHandler
 from lifesign_ingest.intake import Intake
 from lifesign_ingest.main import SPEC
-from lifesign_ingest.service import parse_feed_record, registry_row
+from lifesign_ingest.service import encode_document, parse_feed_record, registry_row
 
 NOW = datetime(2026, 12, 3, tzinfo=UTC)
 RUNS = 3
@@ -122,13 +125,34 @@ async def ingest_rate(
     return rate, per_cpu
 
 
-def normalize_rate(count: int) -> float:
+def normalize_rate(count: int, *, kafka: bool) -> float:
+    """Records a second through parse, normalise and serialise, on one core: as the Kafka
+    consumer does it (``kafka``: the event document, encoded as it is) or as the upload and
+    pull channels do (the document validated into a LifeEvent, then serialised)."""
     intake = Intake(pseudonymizer=Pseudonymizer(KEY), cipher=FieldCipher(KEY))
     source = get_source("bank_card_password_change")
     raws = [record(i) for i in range(count)]
     started = time.perf_counter()
     for offset, raw in enumerate(raws):
         parsed = parse_feed_record(raw)
+        if kafka:
+            document, _ = intake.document(
+                parsed,
+                source=source,
+                provenance={
+                    "channel": "kafka",
+                    "source_record_id": parsed.record_id,
+                    "topic": "feed.bank_card_password_change.v1",
+                    "partition": 0,
+                    "offset": offset,
+                    "file": None,
+                    "row": None,
+                    "job_id": None,
+                },
+                received_at=NOW,
+            )
+            encode_document(document)
+            continue
         provenance = Provenance(
             channel=Channel.KAFKA, source_record_id=parsed.record_id, offset=offset
         )
@@ -165,11 +189,13 @@ async def main() -> None:
             per_cpu.append(cpu_rate)
         await producer.stop()
         await engine.dispose()
-    alone = [normalize_rate(min(count, 20_000)) for _ in range(RUNS)]
+    alone = [normalize_rate(min(count, 20_000), kafka=True) for _ in range(RUNS)]
+    models = [normalize_rate(min(count, 20_000), kafka=False) for _ in range(RUNS)]
     print(f"BENCH ingest_events_per_second {statistics.median(rates):.0f} events/s")
     print(f"BENCH ingest_broker_raw_read {statistics.median(ceilings):.0f} msgs/s")
     print(f"BENCH ingest_events_per_cpu_second {statistics.median(per_cpu):.0f} events/s")
     print(f"BENCH ingest_normalize_in_process {statistics.median(alone):.0f} records/s")
+    print(f"BENCH ingest_normalize_models_in_process {statistics.median(models):.0f} records/s")
     print(f"# load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

@@ -22,7 +22,7 @@ configuration ``<I>i_<Q>q``:
   (the broker's process), read from /proc. The machine's two cores are shared by all of
   them (and by whatever else runs): the sum bounds the rate.
 
-``BENCH_CONFIGS`` (default ``1x1,2x1``) lists the configurations as ``<I>x<Q>``.
+``BENCH_CONFIGS`` (default ``1x1,2x2``) lists the configurations as ``<I>x<Q>``.
 """
 
 from __future__ import annotations
@@ -331,7 +331,7 @@ async def run(
 
 
 def configurations() -> list[tuple[int, int]]:
-    text_ = os.environ.get("BENCH_CONFIGS", "1x1,2x1")
+    text_ = os.environ.get("BENCH_CONFIGS", "1x1,2x2")
     return [(int(i), int(q)) for i, q in (c.split("x") for c in text_.split(","))]
 
 
