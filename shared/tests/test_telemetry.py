@@ -21,7 +21,8 @@ def test_a_batch_span_links_the_traced_among_its_first_messages() -> None:
 
 
 def test_messages_past_the_limit_are_not_looked_at() -> None:
-    headers = [[] for _ in range(telemetry.MAX_LINKS)] + [traceparent(1)]
+    headers: list[list[tuple[str, bytes]]] = [[] for _ in range(telemetry.MAX_LINKS)]
+    headers.append(traceparent(1))
 
     assert telemetry.links_for(headers) == []
     assert len(telemetry.links_for([traceparent(i) for i in range(100)])) == telemetry.MAX_LINKS
