@@ -246,3 +246,49 @@ def test_the_collector_is_settled_for_batches() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+async def test_a_commit_refused_by_a_rebalance_leaves_the_batch_to_redelivery(
+    kafka_bootstrap: str, engine: AsyncEngine, producer: Producer, unique: str
+) -> None:
+    # A second replica joins while the first is handling a batch: the group rebalances and
+    # refuses the first one's commit. The first must go on consuming (it used to stop for
+    # good, which stalled the demo's ingest), and every message is handled at least once.
+    topic = f"test.rebalance.{unique}"
+    await ensure_topics(kafka_bootstrap, [topic], partitions=2)
+    seen: list[int] = []
+    joined = asyncio.Event()
+
+    async def handler(session: AsyncSession, batch: Batch[Item]) -> None:
+        seen.extend(item.value.n for item in batch.items)
+        if not joined.is_set():  # the first batch waits until the group has rebalanced
+            joined.set()
+            await wait_for(lambda: bool(second._consumer.assignment()))
+
+    def make() -> BatchConsumer[Item]:
+        return BatchConsumer(
+            name=f"test-rebalance-{unique}",
+            topics=[topic],
+            bootstrap=kafka_bootstrap,
+            decode=json_decoder(Item),
+            handler=handler,
+            sessions=make_sessions(engine),
+            producer=producer,
+        )
+
+    for n in range(20):
+        await (await producer.send(topic, json.dumps({"n": n}).encode(), key=str(n)))
+    first, second = make(), make()
+    tasks = [asyncio.create_task(first.run())]
+    await joined.wait()
+    tasks.append(asyncio.create_task(second.run()))
+    await wait_for(lambda: first.stats.commit_failures == 1)
+    for n in range(20, 40):
+        await (await producer.send(topic, json.dumps({"n": n}).encode(), key=str(n)))
+    await wait_for(lambda: set(range(40)) <= set(seen))
+
+    assert not tasks[0].done(), "the first replica stopped"
+    assert "commit refused" in (first.stats.last_error or "")
+    first.stop()
+    second.stop()
+    await asyncio.gather(*tasks)

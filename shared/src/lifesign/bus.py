@@ -380,6 +380,7 @@ class ConsumerStats:
     dead_lettered: int = 0
     batches: int = 0
     retries: int = 0
+    commit_failures: int = 0  # offsets the group refused (a rebalance): redelivered
     last_error: str | None = None
     idle: bool = False  # the last poll found nothing to do (all caught up)
 
@@ -461,12 +462,36 @@ class BatchConsumer(Generic[T]):
                 self.stats.idle = not flat
                 if flat:
                     await self._process_until_done(flat)
-                    await self._consumer.commit(_next_offsets(flat))
+                    await self._commit(flat)
+        except BaseException as error:
+            # Never silent: a consumer that stops on its own says why (and /health is 503).
+            if not isinstance(error, asyncio.CancelledError):
+                self.stats.last_error = f"stopped: {error!r}"
+                log.exception("%s: consumer stopped", self.name)
+            raise
         finally:
             await self._consumer.stop()
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def _commit(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Commit the batch's offsets; a commit the group refuses is left to redelivery.
+
+        The group rebalances when a replica joins or leaves, or when a pattern subscription
+        finds a new topic; a batch handled meanwhile cannot commit (``CommitFailedError``,
+        or ``IllegalStateError`` for partitions now someone else's). Its effects are
+        committed in the database and idempotent: whoever owns the partitions now reads
+        from the last committed offset and the inboxes drop what was already handled.
+        Before this, the refused commit ended the consumer's loop (the demo's ingest
+        stopped after a few batches when a department's topic appeared mid-run).
+        """
+        try:
+            await self._consumer.commit(_next_offsets(records))
+        except KafkaError as error:
+            self.stats.commit_failures += 1
+            self.stats.last_error = f"commit refused, batch left to redelivery: {error!r}"
+            log.warning("%s: %s", self.name, self.stats.last_error)
 
     async def _next_batch(self) -> list[ConsumerRecord[bytes, bytes]]:
         """Wait for records, then take what else is already fetched, up to ``max_records``.

@@ -181,6 +181,7 @@ def _consumer_stats(runtime: Runtime) -> dict[str, dict[str, Any]]:
             "dead_lettered": c.stats.dead_lettered,
             "batches": c.stats.batches,
             "retries": c.stats.retries,
+            "commit_failures": c.stats.commit_failures,
             "last_error": c.stats.last_error,
             "idle": c.stats.idle,
         }

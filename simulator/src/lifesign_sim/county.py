@@ -247,7 +247,12 @@ async def lag(bootstrap: str, groups: dict[str, list[str]]) -> int:
 async def _consumers(
     client: httpx.AsyncClient, url: str
 ) -> tuple[list[int], list[bool], dict[str, list[str]]]:
-    consumers = (await client.get(f"{url}/metrics")).json()["consumers"]
+    answer = await client.get(f"{url}/health")
+    health = answer.json()
+    consumers = health["consumers"]
+    if answer.status_code == 503:  # a consumer stopped: waiting longer would be in vain
+        errors = {name: c.get("last_error") for name, c in consumers.items()}
+        raise RuntimeError(f"{health['service']}: {health['status']} ({errors})")
     values = consumers.values()
     return (
         [int(c["received"]) for c in values],
