@@ -27,7 +27,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import fresh_database, raw_rate  # the sibling module (benches run as scripts)
+from common import (  # the sibling module (benches run as scripts)
+    fresh_database,
+    postmaster_of,
+    raw_rate,
+    spent,
+    tree_cpu,
+)
 from sqlalchemy import text
 
 from lifesign.bus import BatchConsumer, OutMessage, Producer, encode, ensure_topics
@@ -78,8 +84,13 @@ def workload(kind: str, count: int) -> list[LifeEvent]:
 
 
 async def run(
-    kind: str, count: int, bootstrap: str, server_url: str, replicas: int = 1
-) -> tuple[float, float]:
+    kind: str,
+    count: int,
+    bootstrap: str,
+    server_url: str,
+    replicas: int,
+    watch: dict[str, int],
+) -> tuple[dict[str, float], float]:
     url = await fresh_database(server_url)
     await upgrade(url, SPEC.migrations, SPEC.schema)
     engine = make_engine(url)
@@ -94,54 +105,78 @@ async def run(
     for i in range(0, count, 10_000):
         await producer.send_many(messages[i : i + 10_000])
     ceiling = await raw_rate(bootstrap, [topic], count)
-    group = f"bench-matcher-{uuid.uuid4().hex[:6]}"
-    rate = await asyncio.to_thread(replicated, replicas, url, bootstrap, topic, group, count)
+    result = await asyncio.to_thread(replicated, replicas, url, bootstrap, topic, count, watch)
     async with make_sessions(engine)() as session:
         left = await session.scalar(text("SELECT count(*) FROM matcher.outbox"))
     assert left == 0, f"{left} state changes not relayed"
     await producer.stop()
     await engine.dispose()
-    return rate, ceiling
+    return result, ceiling
+
+
+def configurations() -> list[tuple[str, int]]:
+    """``BENCH_CONFIGS`` (default ``mix:1,direct:1,mix:2,direct:2``): workload:replicas."""
+    text_ = os.environ.get("BENCH_CONFIGS", "mix:1,direct:1,mix:2,direct:2")
+    return [(k, int(r)) for k, r in (c.split(":") for c in text_.split(","))]
 
 
 def replicated(
-    replicas: int, url: str, bootstrap: str, topic: str, group: str, count: int
-) -> float:
+    replicas: int, url: str, bootstrap: str, topic: str, count: int, watch: dict[str, int]
+) -> dict[str, float]:
     """``replicas`` matcher processes in one consumer group (the topic's 4 partitions
-    shared among them, as a deployment scales); the rate from the first event any of them
-    handled to the last."""
+    shared among them, as a deployment scales), started together once all are ready; the
+    rate from the first event any of them handled to the last, and the CPU per event of
+    the replicas, PostgreSQL and the broker over the same time."""
     context = multiprocessing.get_context("spawn")
-    handled = context.Value("q", 0)
-    done = context.Event()
-    reports: Any = context.Queue()
+    shared: dict[str, Any] = {
+        "handled": context.Value("q", 0),
+        "ready": context.Semaphore(0),
+        "go": context.Event(),
+        "done": context.Event(),
+        "reports": context.Queue(),
+    }
+    group = f"bench-matcher-{uuid.uuid4().hex[:6]}"
     processes = [
-        context.Process(target=replica, args=(url, bootstrap, topic, group, handled, done, reports))
+        context.Process(target=replica, args=(url, bootstrap, topic, group, shared))
         for _ in range(replicas)
     ]
     for process in processes:
         process.start()
-    while handled.value < count:
+    for _ in processes:
+        if not shared["ready"].acquire(timeout=120):
+            raise TimeoutError("a replica did not start")
+    before = {name: tree_cpu(pid) for name, pid in watch.items()}
+    shared["go"].set()
+    deadline = time.perf_counter() + 900
+    while shared["handled"].value < count:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the matcher handled {shared['handled'].value} of {count}")
         time.sleep(0.01)
-    done.set()
-    spans = [reports.get(timeout=120) for _ in processes]
+    after = {name: tree_cpu(pid) for name, pid in watch.items()}
+    shared["done"].set()
+    reports = [shared["reports"].get(timeout=120) for _ in processes]
     for process in processes:
         process.join(timeout=60)
-    first = min(f for f, _ in spans if f is not None)
-    last = max(e for _, e in spans if e is not None)
-    return float(count / (last - first))
+    first = min(f for f, _, _ in reports if f is not None)
+    last = max(e for _, e, _ in reports if e is not None)
+    result = {
+        "rate": count / (last - first),
+        "matcher": sum(c for _, _, c in reports) / count * 1e6,
+    }
+    for name in watch:
+        result[name] = spent(before[name], after[name]) / count * 1e6
+    return result
 
 
-def replica(
-    url: str, bootstrap: str, topic: str, group: str, handled: Any, done: Any, reports: Any
-) -> None:
+def replica(url: str, bootstrap: str, topic: str, group: str, shared: dict[str, Any]) -> None:
     """One matcher replica (its own process): consumer, handler and relay, as the service
-    wires them; adds what it handles to ``handled`` and reports (first, last) times."""
-    reports.put(asyncio.run(_replica(url, bootstrap, topic, group, handled, done)))
+    wires them; adds what it handles to ``handled`` and reports (first, last, CPU)."""
+    shared["reports"].put(asyncio.run(_replica(url, bootstrap, topic, group, shared)))
 
 
 async def _replica(
-    url: str, bootstrap: str, topic: str, group: str, handled: Any, done: Any
-) -> tuple[float | None, float | None]:
+    url: str, bootstrap: str, topic: str, group: str, shared: dict[str, Any]
+) -> tuple[float | None, float | None, float]:
     engine = make_engine(url)
     sessions = make_sessions(engine)
     producer = Producer(bootstrap)
@@ -164,11 +199,16 @@ async def _replica(
         producer=producer,
         after_commit=relay,
     )
+    shared["ready"].release()
+    while not shared["go"].is_set():  # every replica joins the group at once
+        await asyncio.sleep(0.005)
+    cpu = time.process_time()
     task = asyncio.create_task(consumer.run())
     first: float | None = None
     last: float | None = None
     seen = 0
-    while not done.is_set():
+    handled = shared["handled"]
+    while not shared["done"].is_set():
         if consumer.stats.received != seen:
             last = time.perf_counter()
             first = last if first is None else first
@@ -176,11 +216,12 @@ async def _replica(
                 handled.value += consumer.stats.received - seen
             seen = consumer.stats.received
         await asyncio.sleep(0.002)
+    cpu = time.process_time() - cpu
     consumer.stop()
     await task
     await producer.stop()
     await engine.dispose()
-    return first, last
+    return first, last, cpu
 
 
 async def main() -> None:
@@ -191,13 +232,24 @@ async def main() -> None:
         EmbeddedBroker() as broker,
         embedded_postgres(Path(tmp) / "pg") as url,
     ):
-        for kind, replicas in (("mix", 1), ("direct", 1), ("mix", 2), ("direct", 2)):
-            results = [await run(kind, count, broker.bootstrap, url, replicas) for _ in range(runs)]
-            rate = statistics.median(r for r, _ in results)
+        watch = {
+            "postgres": postmaster_of(Path(tmp) / "pg"),
+            "tansu": broker._process.pid,  # type: ignore[union-attr]
+        }
+        for kind, replicas in configurations():
+            results = []
+            for _ in range(runs):
+                results.append(await run(kind, count, broker.bootstrap, url, replicas, watch))
+            median = {k: statistics.median(r[k] for r, _ in results) for k in results[0][0]}
             ceiling = statistics.median(c for _, c in results)
             name = f"matcher_{kind}" + (f"_{replicas}_replicas" if replicas > 1 else "")
-            print(f"BENCH {name}_events_per_second {rate:.0f} events/s")
+            print(f"BENCH {name}_events_per_second {median['rate']:.0f} events/s", flush=True)
             print(f"BENCH {name}_broker_raw_read {ceiling:.0f} msgs/s")
+            parts = ("matcher", "postgres", "tansu")
+            shares = ", ".join(f"{k} {median[k]:.0f}" for k in parts)
+            total = sum(median[k] for k in parts)
+            print(f"# cpu us/event ({name}): {shares}; total {total:.0f}", flush=True)
+        print(f"# load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from common import fresh_database, raw_rate  # the sibling module (benches run as scripts)
+from common import (  # the sibling module (benches run as scripts)
+    fresh_database,
+    postmaster_of,
+    raw_rate,
+    spent,
+    tree_cpu,
+)
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -128,48 +134,6 @@ async def database(server_url: str, registry: list[dict[str, object]]) -> AsyncE
     async with engine.begin() as connection:
         await connection.execute(REGISTER, registry)
     return engine
-
-
-# --- CPU of the processes that are not ours: PostgreSQL's server and the broker ----------
-
-
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def _tree(root: int) -> list[int]:
-    """``root`` and its descendants (PostgreSQL's backends are the postmaster's children)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            parents.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(parents.get(pid, ()))
-    return found
-
-
-def postmaster_of(data_dir: Path) -> int:
-    return int((data_dir / "postmaster.pid").read_text().split()[0])
-
-
-def tree_cpu(root: int) -> dict[int, float]:
-    """CPU seconds of each live process of the tree (backends come and go: keep them all)."""
-    return {pid: _cpu_seconds(pid) for pid in _tree(root)}
-
-
-def spent(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 # --- the replicas -------------------------------------------------------------------------
