@@ -157,11 +157,12 @@ def replicated(
     reports = [shared["reports"].get(timeout=120) for _ in processes]
     for process in processes:
         process.join(timeout=60)
-    first = min(f for f, _, _ in reports if f is not None)
-    last = max(e for _, e, _ in reports if e is not None)
+    first = min(f for f, _, _, _ in reports if f is not None)
+    last = max(e for _, e, _, _ in reports if e is not None)
     result = {
         "rate": count / (last - first),
-        "matcher": sum(c for _, _, c in reports) / count * 1e6,
+        "matcher": sum(c for _, _, c, _ in reports) / count * 1e6,
+        "batch": count / sum(b for _, _, _, b in reports),
     }
     for name in watch:
         result[name] = spent(before[name], after[name]) / count * 1e6
@@ -170,13 +171,13 @@ def replicated(
 
 def replica(url: str, bootstrap: str, topic: str, group: str, shared: dict[str, Any]) -> None:
     """One matcher replica (its own process): consumer, handler and relay, as the service
-    wires them; adds what it handles to ``handled`` and reports (first, last, CPU)."""
+    wires them; adds what it handles to ``handled`` and reports (first, last, CPU, batches)."""
     shared["reports"].put(asyncio.run(_replica(url, bootstrap, topic, group, shared)))
 
 
 async def _replica(
     url: str, bootstrap: str, topic: str, group: str, shared: dict[str, Any]
-) -> tuple[float | None, float | None, float]:
+) -> tuple[float | None, float | None, float, int]:
     engine = make_engine(url)
     sessions = make_sessions(engine)
     producer = Producer(bootstrap)
@@ -221,7 +222,7 @@ async def _replica(
     await task
     await producer.stop()
     await engine.dispose()
-    return first, last, cpu
+    return first, last, cpu, consumer.stats.batches
 
 
 async def main() -> None:
@@ -249,6 +250,7 @@ async def main() -> None:
             shares = ", ".join(f"{k} {median[k]:.0f}" for k in parts)
             total = sum(median[k] for k in parts)
             print(f"# cpu us/event ({name}): {shares}; total {total:.0f}", flush=True)
+            print(f"# records per batch ({name}): {median['batch']:.0f}")
         print(f"# load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
