@@ -438,6 +438,8 @@ class BatchConsumer(Generic[T]):
         self._sessions = sessions
         self._producer = producer
         self._after_commit = after_commit
+        self._after_commit_task: asyncio.Task[None] | None = None
+        self._after_commit_again = False
         self._max_records = max_records
         self._timeout_ms = timeout_ms
         self._dlq = dead_letter_topic
@@ -464,8 +466,10 @@ class BatchConsumer(Generic[T]):
         settle_garbage_collector()
         if self._pattern:
             self._consumer.subscribe(pattern=self._pattern)
+        self._kick_after_commit()  # what an earlier life of this consumer left behind
         try:
             while not self._stopping.is_set():
+                self._raise_if_after_commit_died()
                 flat = await self._next_batch()
                 self.stats.idle = not flat
                 if flat:
@@ -478,10 +482,71 @@ class BatchConsumer(Generic[T]):
                 log.exception("%s: consumer stopped", self.name)
             raise
         finally:
+            await self._finish_after_commit()
             await self._consumer.stop()
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def _kick_after_commit(self) -> None:
+        """Run ``after_commit`` (the outbox relay) beside the loop, one run at a time; a
+        request while it runs makes it run once more when it ends.
+
+        It publishes what committed transactions wrote, so nothing waits for it: the next
+        batch is fetched and handled meanwhile, and offsets are committed without it (the
+        outbox rows are durable; a crash leaves them for the next run, for this loop's
+        start and for the service's periodic relay). Awaiting it cost the matcher a broker
+        round trip and a transaction per batch in which it did nothing else.
+        """
+        if self._after_commit is None:
+            return
+        if self._after_commit_task is None or self._after_commit_task.done():
+            self._raise_if_after_commit_died()
+            self._after_commit_task = asyncio.create_task(
+                self._run_after_commit(self._after_commit)
+            )
+        else:
+            self._after_commit_again = True
+
+    async def _run_after_commit(self, step: AfterCommit) -> None:
+        delay = 0.2
+        self._after_commit_again = True
+        while self._after_commit_again:
+            self._after_commit_again = False
+            try:
+                await step()
+                delay = 0.2
+            except Exception as error:  # the database or broker is away: try again
+                self.stats.retries += 1
+                self.stats.last_error = f"after commit: {error!r}"
+                log.warning("%s: after-commit step failed, retrying: %s", self.name, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                self._after_commit_again = True
+
+    def _raise_if_after_commit_died(self) -> None:
+        """What is not an error (a process being killed, in tests: ``BaseException``)
+        ends the loop as it would have ended it inline."""
+        task = self._after_commit_task
+        if task is not None and task.done() and not task.cancelled():
+            error = task.exception()
+            if error is not None:
+                self._after_commit_task = None
+                raise error
+
+    async def _finish_after_commit(self) -> None:
+        task, self._after_commit_task = self._after_commit_task, None
+        if task is None:
+            return
+        if not task.done():
+            # Stopping: let a relay in flight finish (bounded), else it is cancelled and
+            # its rows wait for the next run.
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(task), timeout=10)
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
 
     async def _commit(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Commit the batch's offsets; a commit the group refuses is left to redelivery.
@@ -589,8 +654,7 @@ class BatchConsumer(Generic[T]):
         )
         self.stats.dead_lettered += len(dead)
         self.stats.handled += len(items) - len(batch.rejected)
-        if self._after_commit is not None:
-            await self._after_commit()
+        self._kick_after_commit()
 
     async def _handle_one_by_one(self, items: list[Envelope[T]], dead: list[DeadLetter]) -> None:
         await self._handle([], dead)
