@@ -15,6 +15,11 @@ configuration ``<I>i_<Q>q``:
   received to the moment quality has received every event;
 * ``pipeline_feed_broker_raw_read``: a plain consumer reading the same feed messages, the
   ceiling (the broker's read rate, no processing, no database);
+* ``pipeline_bare_two_hops_events_per_second``: the consumer loop's own floor, the same
+  records through two hops wired like ``1i_1q`` whose handlers do no work (each message
+  forwarded as it came, in the loop's transaction, with nothing written): what the
+  framework, the broker and PostgreSQL's empty transactions cost before either service
+  does anything; with ``# cpu`` beside it;
 * ``pipeline_quality_alone_events_per_second``: one quality replica by itself, later, on
   the events ingest published (a new group, a fresh database);
 * ``# cpu``: where the CPU went in the pipeline run, in microseconds per event: each
@@ -50,7 +55,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lifesign import topics
-from lifesign.bus import BatchConsumer, OutMessage, Producer, ensure_topics
+from lifesign.bus import Batch, BatchConsumer, OutMessage, Producer, ensure_topics
 from lifesign.catalogue import CATALOGUE
 from lifesign.clock import FixedClock
 from lifesign.db import make_engine, make_sessions, upgrade
@@ -75,6 +80,8 @@ SOURCES = (
     "bank_card_password_change",
 )
 FEED = sorted({CATALOGUE[s].feed_topic for s in SOURCES})
+#: Where the bare second hop forwards to (a topic of its own: nothing reads it).
+BARE_OUT = "bench.bare.v1"
 REGISTER = text(
     "INSERT INTO quality.pensioner (pseudonym, sex, birth_date, updated_at) "
     "VALUES (:pseudonym, :sex, :birth_date, now())"
@@ -144,6 +151,17 @@ def replica(role: str, url: str, bootstrap: str, group: str, shared: dict[str, A
     shared["reports"].put(asyncio.run(_replica(role, url, bootstrap, group, shared)))
 
 
+class Forward:
+    """A handler that does no work: each message goes on to ``topic`` as it came."""
+
+    def __init__(self, topic: str) -> None:
+        self._topic = topic
+
+    async def __call__(self, session: object, batch: Batch[bytes]) -> None:
+        for item in batch.items:
+            batch.emit(OutMessage(self._topic, item.value, item.key, item.headers))
+
+
 async def _replica(
     role: str, url: str, bootstrap: str, group: str, shared: dict[str, Any]
 ) -> tuple[str, float | None, float | None, float, int]:
@@ -152,7 +170,10 @@ async def _replica(
     producer = Producer(bootstrap)
     await producer.start()
     handler: Any
-    if role == "ingest":
+    if shared["bare"]:
+        handler = Forward(topics.EVENTS_NORMALIZED if role == "ingest" else BARE_OUT)
+        subscribed = FEED if role == "ingest" else [topics.EVENTS_NORMALIZED]
+    elif role == "ingest":
         warm_up()
         intake = Intake(pseudonymizer=settings.pseudonymizer, cipher=settings.cipher)
         handler = FeedHandler(intake=intake, clock=FixedClock(NOW))
@@ -199,12 +220,21 @@ async def _replica(
 
 
 def replicated(
-    url: str, bootstrap: str, count: int, ingest: int, quality: int, watch: dict[str, int]
+    url: str,
+    bootstrap: str,
+    count: int,
+    ingest: int,
+    quality: int,
+    watch: dict[str, int],
+    *,
+    bare: bool = False,
 ) -> dict[str, float]:
     """Run ``ingest`` + ``quality`` replica processes until quality has received ``count``
-    events (or ingest dead-lettered the rest); the rate and the CPU per event of each part."""
+    events (or ingest dead-lettered the rest); the rate and the CPU per event of each part.
+    ``bare``: the two hops' handlers only forward (the loop's floor)."""
     context = multiprocessing.get_context("spawn")
     shared: dict[str, Any] = {
+        "bare": bare,
         "ready": context.Semaphore(0),
         "go": context.Event(),
         "done": context.Event(),
@@ -294,6 +324,34 @@ async def run(
     return measured, ceiling, alone["rate"]
 
 
+async def bare_run(
+    count: int, bootstrap: str, server_url: str, watch: dict[str, int]
+) -> dict[str, float]:
+    """The same records through two hops that only forward (one process each)."""
+    url = await fresh_database(server_url)
+    await ensure_topics(bootstrap, [*FEED, topics.EVENTS_NORMALIZED, BARE_OUT])
+    producer = Producer(bootstrap)
+    await producer.start()
+    messages = feed_messages(count)
+    for i in range(0, count, 10_000):
+        await producer.send_many(messages[i : i + 10_000])
+    await producer.stop()
+    return await asyncio.to_thread(replicated, url, bootstrap, count, 1, 1, watch, bare=True)
+
+
+def report(name: str, results: list[dict[str, float]]) -> None:
+    """The rate's line and, beside it, where the CPU went and how full the batches were."""
+    median = {k: statistics.median(r[k] for r in results) for k in results[0]}
+    print(f"BENCH {name}_events_per_second {median['rate']:.0f} events/s")
+    parts = ", ".join(f"{k} {median[k]:.0f}" for k in ("ingest", "quality", "postgres", "tansu"))
+    total = sum(median[k] for k in ("ingest", "quality", "postgres", "tansu"))
+    print(f"# cpu us/event ({name}): {parts}; total {total:.0f}")
+    print(
+        f"# records per batch ({name}): ingest {median['ingest_batch']:.0f}, "
+        f"quality {median['quality_batch']:.0f}"
+    )
+
+
 def configurations() -> list[tuple[int, int]]:
     text_ = os.environ.get("BENCH_CONFIGS", "1x1,2x2")
     return [(int(i), int(q)) for i, q in (c.split("x") for c in text_.split(","))]
@@ -321,18 +379,13 @@ async def main() -> None:
                 results.append(measured)
                 ceilings.append(ceiling)
                 alone.append(rate)
-            name = f"pipeline_{configuration[0]}i_{configuration[1]}q"
-            median = {k: statistics.median(r[k] for r in results) for k in results[0]}
-            print(f"BENCH {name}_events_per_second {median['rate']:.0f} events/s")
-            parts = ", ".join(
-                f"{k} {median[k]:.0f}" for k in ("ingest", "quality", "postgres", "tansu")
-            )
-            total = sum(median[k] for k in ("ingest", "quality", "postgres", "tansu"))
-            print(f"# cpu us/event ({name}): {parts}; total {total:.0f}")
-            print(
-                f"# records per batch ({name}): ingest {median['ingest_batch']:.0f}, "
-                f"quality {median['quality_batch']:.0f}"
-            )
+            report(f"pipeline_{configuration[0]}i_{configuration[1]}q", results)
+        bare = []
+        for _ in range(runs):
+            with EmbeddedBroker() as broker:
+                watch = {"postgres": postgres, "tansu": broker._process.pid}  # type: ignore[union-attr]
+                bare.append(await bare_run(count, broker.bootstrap, url, watch))
+        report("pipeline_bare_two_hops", bare)
         print(f"BENCH pipeline_feed_broker_raw_read {statistics.median(ceilings):.0f} msgs/s")
         rate = statistics.median(alone)
         print(f"BENCH pipeline_quality_alone_events_per_second {rate:.0f} events/s")
