@@ -4,11 +4,13 @@ processes that are not the bench's own (PostgreSQL's server, the broker), from /
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
@@ -89,3 +91,55 @@ def tree_cpu(root: int) -> dict[int, float]:
 
 def spent(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+# --- replicas in their own processes, started together ---------------------------------
+
+
+def spawn_context() -> Any:
+    """What replica processes share (``ready``, ``go``, ``done``, ``reports``) comes from
+    this context: fresh interpreters, as deployed processes are."""
+    return multiprocessing.get_context("spawn")
+
+
+def run_replicas(
+    context: Any,
+    processes: list[Any],
+    shared: dict[str, Any],
+    watch: dict[str, int],
+    finished: Callable[[], bool],
+    what: Callable[[], str],
+) -> tuple[list[Any], dict[str, float]]:
+    """Start ``processes``, let them go at once when all are ready (each releases
+    ``shared["ready"]``, then waits for ``shared["go"]``), wait until ``finished()``, then
+    set ``shared["done"]`` and collect one report from each (``shared["reports"]``).
+    Returns the reports and the CPU seconds each ``watch``-ed process tree spent while the
+    replicas ran; ``what()`` says how far they got if they time out."""
+    for process in processes:
+        process.start()
+    for _ in processes:
+        if not shared["ready"].acquire(timeout=120):
+            raise TimeoutError("a replica did not start")
+    before = {name: tree_cpu(pid) for name, pid in watch.items()}
+    shared["go"].set()
+    deadline = time.perf_counter() + 900
+    while not finished():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(what())
+        time.sleep(0.005)
+    after = {name: tree_cpu(pid) for name, pid in watch.items()}
+    shared["done"].set()
+    reports = [shared["reports"].get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    return reports, {name: spent(before[name], after[name]) for name in watch}
+
+
+def shared_signals(context: Any) -> dict[str, Any]:
+    """The signals :func:`run_replicas` expects in ``shared``."""
+    return {
+        "ready": context.Semaphore(0),
+        "go": context.Event(),
+        "done": context.Event(),
+        "reports": context.Queue(),
+    }

@@ -17,7 +17,6 @@ the broker, as the service does; the rate counts from the first to the last even
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import statistics
 import tempfile
@@ -31,8 +30,9 @@ from common import (  # the sibling module (benches run as scripts)
     fresh_database,
     postmaster_of,
     raw_rate,
-    spent,
-    tree_cpu,
+    run_replicas,
+    shared_signals,
+    spawn_context,
 )
 from sqlalchemy import text
 
@@ -127,36 +127,21 @@ def replicated(
     shared among them, as a deployment scales), started together once all are ready; the
     rate from the first event any of them handled to the last, and the CPU per event of
     the replicas, PostgreSQL and the broker over the same time."""
-    context = multiprocessing.get_context("spawn")
-    shared: dict[str, Any] = {
-        "handled": context.Value("q", 0),
-        "ready": context.Semaphore(0),
-        "go": context.Event(),
-        "done": context.Event(),
-        "reports": context.Queue(),
-    }
+    context = spawn_context()
+    shared: dict[str, Any] = {"handled": context.Value("q", 0), **shared_signals(context)}
     group = f"bench-matcher-{uuid.uuid4().hex[:6]}"
     processes = [
         context.Process(target=replica, args=(url, bootstrap, topic, group, shared))
         for _ in range(replicas)
     ]
-    for process in processes:
-        process.start()
-    for _ in processes:
-        if not shared["ready"].acquire(timeout=120):
-            raise TimeoutError("a replica did not start")
-    before = {name: tree_cpu(pid) for name, pid in watch.items()}
-    shared["go"].set()
-    deadline = time.perf_counter() + 900
-    while shared["handled"].value < count:
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"the matcher handled {shared['handled'].value} of {count}")
-        time.sleep(0.01)
-    after = {name: tree_cpu(pid) for name, pid in watch.items()}
-    shared["done"].set()
-    reports = [shared["reports"].get(timeout=120) for _ in processes]
-    for process in processes:
-        process.join(timeout=60)
+    reports, cpu = run_replicas(
+        context,
+        processes,
+        shared,
+        watch,
+        finished=lambda: shared["handled"].value >= count,
+        what=lambda: f"the matcher handled {shared['handled'].value} of {count}",
+    )
     first = min(f for f, _, _, _ in reports if f is not None)
     last = max(e for _, e, _, _ in reports if e is not None)
     result = {
@@ -164,8 +149,8 @@ def replicated(
         "matcher": sum(c for _, _, c, _ in reports) / count * 1e6,
         "batch": count / sum(b for _, _, _, b in reports),
     }
-    for name in watch:
-        result[name] = spent(before[name], after[name]) / count * 1e6
+    for name, seconds in cpu.items():
+        result[name] = seconds / count * 1e6
     return result
 
 

@@ -33,7 +33,6 @@ configuration ``<I>i_<Q>q``:
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import statistics
 import tempfile
@@ -48,8 +47,9 @@ from common import (  # the sibling module (benches run as scripts)
     fresh_database,
     postmaster_of,
     raw_rate,
-    spent,
-    tree_cpu,
+    run_replicas,
+    shared_signals,
+    spawn_context,
 )
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -130,6 +130,17 @@ def feed_messages(count: int) -> list[OutMessage]:
         }
         out.append(OutMessage(CATALOGUE[source].feed_topic, orjson.dumps(record), f"R{i:08d}"))
     return out
+
+
+async def publish_feed(bootstrap: str, count: int, downstream: list[str]) -> None:
+    """The feed topics and ``downstream`` created, and ``count`` records on the feeds."""
+    await ensure_topics(bootstrap, [*FEED, *downstream])
+    producer = Producer(bootstrap)
+    await producer.start()
+    messages = feed_messages(count)
+    for i in range(0, count, 10_000):
+        await producer.send_many(messages[i : i + 10_000])
+    await producer.stop()
 
 
 async def database(server_url: str, registry: list[dict[str, object]]) -> AsyncEngine:
@@ -232,13 +243,10 @@ def replicated(
     """Run ``ingest`` + ``quality`` replica processes until quality has received ``count``
     events (or ingest dead-lettered the rest); the rate and the CPU per event of each part.
     ``bare``: the two hops' handlers only forward (the loop's floor)."""
-    context = multiprocessing.get_context("spawn")
+    context = spawn_context()
     shared: dict[str, Any] = {
         "bare": bare,
-        "ready": context.Semaphore(0),
-        "go": context.Event(),
-        "done": context.Event(),
-        "reports": context.Queue(),
+        **shared_signals(context),
         **{
             f"{r}_{k}": context.Value("q", 0)
             for r in ("ingest", "quality")
@@ -251,23 +259,14 @@ def replicated(
         context.Process(target=replica, args=(r, url, bootstrap, f"bench-{r}-{tag}", shared))
         for r in roles
     ]
-    for process in processes:
-        process.start()
-    for _ in processes:
-        if not shared["ready"].acquire(timeout=120):
-            raise TimeoutError("a replica did not start")
-    before = {name: tree_cpu(pid) for name, pid in watch.items()}
-    shared["go"].set()
-    deadline = time.perf_counter() + 900
-    while shared["quality_received"].value + shared["ingest_dead"].value < count:
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"quality received {shared['quality_received'].value} of {count}")
-        time.sleep(0.005)
-    after = {name: tree_cpu(pid) for name, pid in watch.items()}
-    shared["done"].set()
-    reports = [shared["reports"].get(timeout=120) for _ in processes]
-    for process in processes:
-        process.join(timeout=60)
+    reports, cpu = run_replicas(
+        context,
+        processes,
+        shared,
+        watch,
+        finished=lambda: shared["quality_received"].value + shared["ingest_dead"].value >= count,
+        what=lambda: f"quality received {shared['quality_received'].value} of {count}",
+    )
     starters = [r for r in reports if r[0] == ("ingest" if ingest else "quality")]
     first = min(f for _, f, _, _, _ in starters if f is not None)
     last = max(e for role, _, e, _, _ in reports if role == "quality" and e is not None)
@@ -277,8 +276,8 @@ def replicated(
         result[role] = sum(c for r, _, _, c, _ in reports if r == role) / count * 1e6
         batches = sum(b for r, _, _, _, b in reports if r == role)
         result[f"{role}_batch"] = count / batches if batches else 0.0
-    for name in watch:
-        result[name] = spent(before[name], after[name]) / count * 1e6
+    for name, seconds in cpu.items():
+        result[name] = seconds / count * 1e6
     return result
 
 
@@ -300,13 +299,7 @@ async def run(
     ]
     engine = await database(server_url, registry)
     url = engine.url.render_as_string(hide_password=False)
-    await ensure_topics(bootstrap, [*FEED, topics.EVENTS_NORMALIZED, topics.EVENTS_VALIDATED])
-    producer = Producer(bootstrap)
-    await producer.start()
-    messages = feed_messages(count)
-    for i in range(0, count, 10_000):
-        await producer.send_many(messages[i : i + 10_000])
-    await producer.stop()
+    await publish_feed(bootstrap, count, [topics.EVENTS_NORMALIZED, topics.EVENTS_VALIDATED])
     ceiling = await raw_rate(bootstrap, FEED, count)
     ingest, quality = configuration
     measured = await asyncio.to_thread(replicated, url, bootstrap, count, ingest, quality, watch)
@@ -329,13 +322,7 @@ async def bare_run(
 ) -> dict[str, float]:
     """The same records through two hops that only forward (one process each)."""
     url = await fresh_database(server_url)
-    await ensure_topics(bootstrap, [*FEED, topics.EVENTS_NORMALIZED, BARE_OUT])
-    producer = Producer(bootstrap)
-    await producer.start()
-    messages = feed_messages(count)
-    for i in range(0, count, 10_000):
-        await producer.send_many(messages[i : i + 10_000])
-    await producer.stop()
+    await publish_feed(bootstrap, count, [topics.EVENTS_NORMALIZED, BARE_OUT])
     return await asyncio.to_thread(replicated, url, bootstrap, count, 1, 1, watch, bare=True)
 
 
