@@ -101,6 +101,13 @@ class PersonRef(_Frozen):
     name_masked: str
 
 
+def _catalogue_source(value: str) -> str:
+    """A source code of the catalogue; an unknown one raises UnknownSource (a KeyError),
+    which pydantic reports as the field's error."""
+    get_source(value)
+    return value
+
+
 class NameCheck(_Frozen):
     """Set by ingest when the record's id number matches a registry pensioner but its
     normalised name differs (R-7.3.3.2): how alike the two names are, for the reviewer.
@@ -128,11 +135,7 @@ class LifeEvent(_Frozen):
     #: Optional and additive: None when the names agree or the person is not registered.
     name_check: NameCheck | None = None
 
-    @field_validator("source")
-    @classmethod
-    def _source_in_catalogue(cls, value: str) -> str:
-        get_source(value)  # raises UnknownSource (a KeyError): pydantic reports it
-        return value
+    _source_in_catalogue = field_validator("source")(_catalogue_source)
 
     @property
     def source_spec(self) -> Source:
@@ -168,11 +171,7 @@ class EventHead(BaseModel):
     source: str
     person: PersonKey
 
-    @field_validator("source")
-    @classmethod
-    def _source_in_catalogue(cls, value: str) -> str:
-        get_source(value)  # raises UnknownSource (a KeyError): pydantic reports it
-        return value
+    _source_in_catalogue = field_validator("source")(_catalogue_source)
 
     @property
     def evidence(self) -> EvidenceClass:
