@@ -215,6 +215,22 @@ def test_deaths_are_reported_after_they_happen_and_impersonation_follows_death(
     assert any(r["kind"] == "impersonation" for r in rows)
 
 
+def test_a_death_counts_as_reported_only_when_a_record_of_it_is_published(
+    province: Path,
+) -> None:
+    """The truth's death_reported means a death record is in the feeds: a report due after
+    the period (a household cancellation months later) is not, and the evaluation must not
+    count its death as missed."""
+    with open(province / PERSONS_FILE, encoding="utf-8") as f:
+        persons = list(csv.DictReader(f))
+    published = {r["person_id"] for r in records(province) if r["source"] in DEATH_SOURCES}
+    dead = [p for p in persons if p["death_date"]]
+    reported = {p["person_id"] for p in dead if p["death_reported"] == "1"}
+    assert reported and reported <= published
+    # Every dead person of whom a genuine death record was published is reported.
+    assert {p["person_id"] for p in dead} & published <= reported
+
+
 def test_moves_leave_an_address_change_at_the_new_residence(province: Path) -> None:
     with open(province / PERSONS_FILE, encoding="utf-8") as f:
         moved = {r["person_id"]: r for r in csv.DictReader(f) if r["moved_on"]}

@@ -54,7 +54,7 @@ PERSON_COLUMNS = (
     "profile",  # behaviour profile, see population.Profile
     "last_certified_on",  # the business system's last certification before the period
     "death_date",  # empty if alive at the end
-    "death_reported",  # 1 if any department reports the death
+    "death_reported",  # 1 if a department publishes the death within the period
     "impersonated_until",  # relatives kept using card/account after death until this date
     "prison_start",
     "prison_end",  # release date; empty if still serving at the end

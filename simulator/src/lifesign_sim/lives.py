@@ -17,7 +17,7 @@ For a chunk of people (vectorised with numpy, deterministic for the chunk's gene
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
@@ -127,6 +127,16 @@ class Life:
     @property
     def death_reported(self) -> bool:
         return bool(self.death_reports)
+
+    def death_reported_before(self, end: datetime) -> bool:
+        """Whether a department's death record reaches the feeds before ``end``: a report
+        due later is not published within the period, so nothing could act on it."""
+        return any(death_report_time(death, delay) < end for _, death, delay in self.death_reports)
+
+
+def death_report_time(death: date, delay: int) -> datetime:
+    """When a department publishes its record of a death: 11:00, ``delay`` days after."""
+    return datetime.combine(death, time(9)) + timedelta(days=delay, hours=2)
 
 
 @dataclass(slots=True)

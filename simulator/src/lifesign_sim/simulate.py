@@ -39,7 +39,14 @@ from lifesign_sim.formats import (
     Expected,
     RecordKind,
 )
-from lifesign_sim.lives import SOURCES, Life, LifeConfig, occurrences, simulate_lives
+from lifesign_sim.lives import (
+    SOURCES,
+    Life,
+    LifeConfig,
+    death_report_time,
+    occurrences,
+    simulate_lives,
+)
 from lifesign_sim.population import Person, PopulationConfig, generate_chunk, registry_row
 from lifesign_sim.records import (
     DEATH_SOURCES,
@@ -156,7 +163,8 @@ def simulate_chunk(config: SimulationConfig, work: Path, chunk_no: int) -> Chunk
     _append_buckets(work, buckets)
     # The truth of a chunk in generation order; chunks are joined in order at the end.
     (work / "truth" / f"{chunk_no:06d}.csv").write_text("\n".join([*truth, ""]), encoding="utf-8")
-    return ChunkResult(chunk_no, _persons_csv(people, lives), _registry_csv(people), counts)
+    persons = _persons_csv(people, lives, datetime.combine(config.end, time()))
+    return ChunkResult(chunk_no, persons, _registry_csv(people), counts)
 
 
 def _records(
@@ -256,8 +264,7 @@ def _death_and_prison_events(
         for k, (code, death, delay) in enumerate(life.death_reports):
             occurred, known = _death_record(code, death, delay)
             yield _life_event(person, chunk_no, f"D{i:05d}{k}", code, occurred,
-                              datetime.combine(death, time(9)) + timedelta(days=delay, hours=2),
-                              known)  # fmt: skip
+                              death_report_time(death, delay), known)  # fmt: skip
         if life.moved_on is not None and not life.never_certifies:
             # Telling the agency about the new address is a change of personal information.
             moved = datetime.combine(life.moved_on, time(10))
@@ -367,7 +374,9 @@ def _merge_source(task: tuple[Path, Path, str]) -> None:
             feed.write(b"\n".join(lines) + b"\n")
 
 
-def _persons_csv(people: list[Person], lives: list[Life]) -> str:
+def _persons_csv(people: list[Person], lives: list[Life], end: datetime) -> str:
+    """The truth per person; ``death_reported`` counts only reports published before
+    ``end`` (the feeds hold nothing later)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for p, life in zip(people, lives, strict=True):
@@ -377,7 +386,7 @@ def _persons_csv(people: list[Person], lives: list[Life]) -> str:
                 p.insurance_type.value, p.monthly_benefit, p.benefit_start.isoformat(),
                 p.registration_region, p.residence_region, int(p.urban), int(p.abroad),
                 p.profile.value, _iso(p.last_certified_on), _iso(life.death_date),
-                int(life.death_reported), _iso(life.impersonated_until),
+                int(life.death_reported_before(end)), _iso(life.impersonated_until),
                 _iso(life.prison_start), _iso(life.prison_end), int(life.never_certifies),
                 _iso(life.moved_on), life.moved_to or "",
             ]
