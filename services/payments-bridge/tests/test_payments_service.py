@@ -72,11 +72,28 @@ def test_suspend_reason_carries_the_conflict_r_7_5_1_d() -> None:
 
 def test_a_second_hold_while_suspended_sends_nothing() -> None:
     suspended, _ = decide(EXPIRED, NEW, now=NOW)
-    later = change(2, Status.LOST, "R-7.5.1b", hold=True, as_of=date(2026, 2, 1))
+    later = change(2, Status.PENDING, "R-7.5.1d", hold=True, as_of=date(2026, 2, 1), conflict="x")
     state, command = decide(later, suspended, now=NOW)
     assert command is None
     # The suspension keeps its date and cause; only the version moves.
     assert state == PaymentState(True, date(2026, 1, 10), "R-7.9", 2)
+
+
+def test_a_death_while_suspended_is_told_to_the_payment_system_r_7_8() -> None:
+    """Suspended for a lapsed certification, then a death record: the payment system
+    learns the new cause (one SUSPEND restating it, from the first suspension's date on
+    record), and a second death record tells it nothing more."""
+    suspended, _ = decide(EXPIRED, NEW, now=NOW)
+    died = change(2, Status.LOST, "R-7.5.1b", hold=True, as_of=date(2026, 2, 1))
+    state, command = decide(died, suspended, now=NOW)
+    assert command is not None and command.kind is PaymentCommandKind.SUSPEND
+    assert command.effective_date == date(2026, 2, 1)
+    assert command.reason == "lost (R-7.5.1b)"
+    assert state == PaymentState(True, date(2026, 1, 10), "R-7.5.1b", 2)
+    again = change(3, Status.LOST, "R-7.5.1b", hold=True, as_of=date(2026, 2, 9))
+    state, command = decide(again, state, now=NOW)
+    assert command is None
+    assert state == PaymentState(True, date(2026, 1, 10), "R-7.5.1b", 3)
 
 
 def test_lifting_the_hold_restores_with_arrears_r_7_11() -> None:
@@ -172,7 +189,9 @@ def test_prison_during_a_suspension_is_not_paid_as_arrears() -> None:
     suspended, _ = decide(EXPIRED, NEW, now=NOW)  # R-7.9 on 2026-01-10
     jailed = change(2, Status.LOST, "R-7.5.1b-prison", hold=True, as_of=date(2026, 2, 1))
     suspended, command = decide(jailed, suspended, now=NOW)
-    assert command is None  # already suspended
+    # Already suspended: the suspension is restated as a prison one (R-7.8).
+    assert command is not None and command.kind is PaymentCommandKind.SUSPEND
+    assert command.reason == "lost (R-7.5.1b-prison)"
     released = change(3, Status.ELIGIBLE, "R-6.2", hold=False, as_of=date(2026, 9, 1))
     _, restore = decide(released, suspended, now=NOW)
     assert restore is not None and restore.kind is PaymentCommandKind.RESTORE
