@@ -27,7 +27,8 @@ Statuses
     suspended.
 
 Deaths (persons with death_date in [start, end])
-    ``deaths_reported``: truth death_reported = 1. ``deaths_suspended``: those with a
+    ``deaths_reported``: truth death_reported = 1 (a department published a record of the
+    death within the period). ``deaths_suspended``: those with a
     SUSPEND command (by pseudonym) whose effective_date is in [death_date - 1 day, end]; an
     earlier suspension (e.g. a lapsed certification, R-7.9) is not a detection. The delay
     is effective_date - death_date of the first such SUSPEND, in days;
