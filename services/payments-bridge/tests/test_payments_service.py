@@ -197,3 +197,38 @@ def test_prison_during_a_suspension_is_not_paid_as_arrears() -> None:
     assert restore is not None and restore.kind is PaymentCommandKind.RESTORE
     # Arrears must not reach back over the prison term (2026-02-01 .. 2026-09-01).
     assert restore.arrears_from is None or restore.arrears_from >= date(2026, 9, 1)
+
+
+def test_a_retracted_death_while_payment_stays_held_is_withdrawn_r_7_11() -> None:
+    """Dead on record, then the death record is retracted (R-7.11) but the pensioner's
+    certification has lapsed meanwhile, so payment stays held: the payment system is told
+    the cause is no longer death (it must not reclaim from a living person's estate), and
+    a real death later is told again."""
+    dead, _ = decide(DEATH, NEW, now=NOW)  # 2026-01-10
+    retracted = change(
+        2, Status.SUSPENDED, "R-7.9", hold=True, as_of=date(2026, 3, 1), from_status=Status.LOST
+    )
+    held, command = decide(retracted, dead, now=NOW)
+    assert command is not None and command.kind is PaymentCommandKind.SUSPEND
+    assert command.reason == "suspended (R-7.9)"
+    assert held == PaymentState(True, date(2026, 1, 10), "R-7.9", 2)
+    died = change(3, Status.LOST, "R-7.5.1b", hold=True, as_of=date(2026, 5, 1))
+    _, command = decide(died, held, now=NOW)
+    assert command is not None and command.reason == "lost (R-7.5.1b)"
+
+
+def test_a_conflict_while_serving_keeps_the_prison_term_out_of_the_arrears() -> None:
+    """Imprisoned (payment suspended), then proof of life conflicts with the sentence
+    (R-7.5.1d): the cause restated as a conflict, and the restoration after release still
+    pays no arrears, since the term fell within the suspension."""
+    jailed, _ = decide(PRISON, NEW, now=NOW)  # 2026-01-10
+    conflict = change(
+        2, Status.PENDING, "R-7.5.1d", hold=True, as_of=date(2026, 2, 1), conflict="x"
+    )
+    held, command = decide(conflict, jailed, now=NOW)
+    assert command is not None and command.kind is PaymentCommandKind.SUSPEND
+    assert held == PaymentState(True, date(2026, 1, 10), "R-7.5.1d", 2, prison_served=True)
+    released = change(3, Status.ELIGIBLE, "R-6.2", hold=False, as_of=date(2026, 9, 1))
+    _, restore = decide(released, held, now=NOW)
+    assert restore is not None and restore.kind is PaymentCommandKind.RESTORE
+    assert restore.arrears_from is None

@@ -19,6 +19,8 @@ payment_state = Table(
     Column("suspended_since", Date),
     Column("suspension_rule", String(32)),
     Column("last_version", Integer, nullable=False),
+    # A prison term fell within the suspension: its restoration pays no arrears (policy).
+    Column("prison_served", Boolean, nullable=False, server_default="false"),
 )
 
 # Every command issued (R-7.9 suspend, R-7.11 restore with arrears), for audit.

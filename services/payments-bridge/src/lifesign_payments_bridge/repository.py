@@ -23,7 +23,9 @@ async def load(session: AsyncSession, pseudonyms: Sequence[str]) -> dict[str, Pa
         .with_for_update()
     )
     return {
-        r.pseudonym: PaymentState(r.suspended, r.suspended_since, r.suspension_rule, r.last_version)
+        r.pseudonym: PaymentState(
+            r.suspended, r.suspended_since, r.suspension_rule, r.last_version, r.prison_served
+        )
         for r in rows
     }
 
@@ -36,6 +38,7 @@ async def save(session: AsyncSession, states: dict[str, PaymentState]) -> None:
             "suspended_since": s.suspended_since,
             "suspension_rule": s.suspension_rule,
             "last_version": s.last_version,
+            "prison_served": s.prison_served,
         }
         for who, s in states.items()
     ]
