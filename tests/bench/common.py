@@ -103,7 +103,6 @@ def spawn_context() -> Any:
 
 
 def run_replicas(
-    context: Any,
     processes: list[Any],
     shared: dict[str, Any],
     watch: dict[str, int],

@@ -135,7 +135,6 @@ def replicated(
         for _ in range(replicas)
     ]
     reports, cpu = run_replicas(
-        context,
         processes,
         shared,
         watch,

@@ -260,7 +260,6 @@ def replicated(
         for r in roles
     ]
     reports, cpu = run_replicas(
-        context,
         processes,
         shared,
         watch,

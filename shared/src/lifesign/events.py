@@ -102,8 +102,9 @@ class PersonRef(_Frozen):
 
 
 def _catalogue_source(value: str) -> str:
-    """A source code of the catalogue; an unknown one raises UnknownSource (a KeyError),
-    which pydantic reports as the field's error."""
+    """A source code of the catalogue. An unknown one raises UnknownSource, a KeyError,
+    which pydantic lets through rather than wrapping: callers catch it beside
+    ValidationError (quality's handler; the matcher's decoder dead-letters it)."""
     get_source(value)
     return value
 

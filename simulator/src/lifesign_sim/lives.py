@@ -124,10 +124,6 @@ class Life:
     moved_on: date | None = None
     moved_to: str | None = None
 
-    @property
-    def death_reported(self) -> bool:
-        return bool(self.death_reports)
-
     def death_reported_before(self, end: datetime) -> bool:
         """Whether a department's death record reaches the feeds before ``end``: a report
         due later is not published within the period, so nothing could act on it."""
