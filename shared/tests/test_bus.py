@@ -16,7 +16,7 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from lifesign.bus import (
@@ -31,7 +31,7 @@ from lifesign.bus import (
     murmur2_many,
     settle_garbage_collector,
 )
-from lifesign.db import make_engine, make_sessions
+from lifesign.db import bulk_insert, fetch, make_engine, make_sessions
 
 POISON = 13
 
@@ -292,3 +292,51 @@ async def test_a_commit_refused_by_a_rebalance_leaves_the_batch_to_redelivery(
     first.stop()
     second.stop()
     await asyncio.gather(*tasks)
+
+
+async def test_a_database_connection_lost_mid_batch_is_retried_not_dead_lettered(
+    kafka_bootstrap: str, engine: AsyncEngine, producer: Producer, unique: str
+) -> None:
+    """The set-based statements run on the session's asyncpg connection (lifesign.db), so
+    the driver's own errors for a lost connection must count as the database being away:
+    the batch is tried again, nothing is dead-lettered, nothing is written twice."""
+    topic, dlq, table = f"test.lost.{unique}", f"test.lost.dlq.{unique}", f"lost_{unique}"
+    await ensure_topics(kafka_bootstrap, [topic, dlq], partitions=1)
+    metadata = MetaData()
+    rows = Table(table, metadata, Column("n", Integer, primary_key=True))
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    killed: list[int] = []
+
+    async def handler(session: AsyncSession, batch: Batch[Item]) -> None:
+        if not killed:  # the first attempt loses its connection before it writes
+            pid = (await fetch(session, "SELECT pg_backend_pid() AS pid"))[0]["pid"]
+            async with engine.connect() as other:
+                await other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            killed.append(pid)
+        await bulk_insert(session, rows, [{"n": i.value.n} for i in batch.items])
+
+    consumer: BatchConsumer[Item] = BatchConsumer(
+        name=f"test-lost-{unique}",
+        topics=[topic],
+        bootstrap=kafka_bootstrap,
+        decode=json_decoder(Item),
+        handler=handler,
+        sessions=make_sessions(engine),
+        producer=producer,
+        dead_letter_topic=dlq,
+    )
+    for n in range(5):
+        await (await producer.send(topic, json.dumps({"n": n}).encode()))
+    task = asyncio.create_task(consumer.run())
+    try:
+        await wait_for(lambda: consumer.stats.received == 5)
+    finally:
+        consumer.stop()
+        await task
+    async with engine.connect() as connection:
+        stored = (await connection.execute(text(f"SELECT n FROM {table} ORDER BY n"))).scalars()
+        assert list(stored) == [0, 1, 2, 3, 4]
+    assert killed
+    assert consumer.stats.retries >= 1, consumer.stats.last_error
+    assert consumer.stats.dead_lettered == 0 and consumer.stats.handled == 5

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lifesign.db import bulk_insert, bulk_update, make_engine, make_sessions
+from lifesign.db import bulk_insert, bulk_update, fetch, make_engine, make_sessions
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ async def test_bulk_insert_round_trips_every_type_and_skips_conflicts(
         first = await bulk_insert(
             session, table, [row(1), row(2, day=None, doc=None)], returning=["id"]
         )
-        assert {r.id for r in first} == {uuid.UUID(int=1), uuid.UUID(int=2)}
+        assert {r["id"] for r in first} == {uuid.UUID(int=1), uuid.UUID(int=2)}
     async with sessions.begin() as session:
         again = await bulk_insert(
             session,
@@ -85,7 +85,7 @@ async def test_bulk_insert_round_trips_every_type_and_skips_conflicts(
             on_conflict="nothing",
             returning=["id"],
         )
-        assert [r.id for r in again] == [uuid.UUID(int=3)]  # 2 existed: skipped, not changed
+        assert [r["id"] for r in again] == [uuid.UUID(int=3)]  # 2 existed: skipped, not changed
         stored = {r.id: r for r in await session.execute(select(table))}
     assert stored[uuid.UUID(int=1)].doc == {"n": 1, "名": "张三", "list": [1, None]}
     assert stored[uuid.UUID(int=1)].blob == bytes([1, 0, 255])
@@ -124,17 +124,34 @@ async def test_nothing_to_write_is_no_statement(engine: AsyncEngine, unique: str
         await bulk_update(session, table, "id", [])
 
 
-async def test_a_plain_bulk_insert_belongs_to_the_sessions_transaction(
-    engine: AsyncEngine, unique: str
+@pytest.mark.parametrize("path", ["copy", "unnest", "returning", "update", "fetch"])
+async def test_statements_on_the_driver_belong_to_the_sessions_transaction(
+    engine: AsyncEngine, unique: str, path: str
 ) -> None:
-    """The COPY path goes around SQLAlchemy's cursor: it must still roll back with it."""
+    """Every set-based statement goes around SQLAlchemy to the session's asyncpg
+    connection, as the first statement of its transaction too: it must still roll back
+    with the session (a statement sent before BEGIN would commit on its own)."""
     table = await scratch(engine, f"bulk_{unique}")
     sessions = make_sessions(engine)
-    async with sessions() as session, session.begin():
-        await bulk_insert(session, table, [row(1), row(2)])
-        await session.rollback()
     async with sessions.begin() as session:
-        assert (await session.execute(select(table))).all() == []
-        await bulk_insert(session, table, [row(3)])
+        await bulk_insert(session, table, [row(9)])
+    async with sessions() as session, session.begin():
+        if path == "copy":
+            await bulk_insert(session, table, [row(1), row(2)])
+        elif path == "unnest":
+            await bulk_insert(session, table, [row(1)], on_conflict="nothing")
+        elif path == "returning":
+            assert len(await bulk_insert(session, table, [row(1)], returning=["id"])) == 1
+        elif path == "update":
+            await bulk_update(session, table, "id", [{"id": uuid.UUID(int=9), "amount": 0}])
+        else:
+            found = await fetch(
+                session,
+                f'DELETE FROM "{table.schema}".thing WHERE amount = $1 RETURNING id',
+                9,
+            )
+            assert [r["id"] for r in found] == [uuid.UUID(int=9)]
+        await session.rollback()
     async with sessions() as session:
-        assert [r.id for r in await session.execute(select(table))] == [uuid.UUID(int=3)]
+        stored = (await session.execute(select(table.c.id, table.c.amount))).all()
+    assert [tuple(r) for r in stored] == [(uuid.UUID(int=9), 9)]

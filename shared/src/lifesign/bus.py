@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 import numpy as np
 import numpy.typing as npt
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -398,10 +399,16 @@ class PoisonMessageError(Exception):
 
 
 # Errors worth waiting out (the database or the broker is away); anything else that a
-# handler raises is treated as a property of the data and isolated to one message.
+# handler raises is treated as a property of the data and isolated to one message. The
+# set-based statements run on asyncpg directly (lifesign.db.driver), so its own classes
+# for a lost or refused connection count too.
 RETRYABLE: tuple[type[BaseException], ...] = (
     OperationalError,
     InterfaceError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
     OSError,
     KafkaError,
     asyncio.TimeoutError,

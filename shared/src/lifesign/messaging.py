@@ -83,7 +83,7 @@ class Inbox:
             on_conflict="nothing",
             returning=["message_id"],
         )
-        return {r.message_id for r in rows}
+        return {r["message_id"] for r in rows}
 
 
 class Outbox:

@@ -83,7 +83,7 @@ async def insert_lineage(
         on_conflict="nothing",
         returning=("event_id",) if new_only else (),
     )
-    return {r.event_id for r in returned}
+    return {r["event_id"] for r in returned}
 
 
 async def registry_names(

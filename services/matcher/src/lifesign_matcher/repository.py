@@ -18,7 +18,7 @@ from lifesign.certification import (
     ProofOfLife,
     StateChange,
 )
-from lifesign.db import bulk_insert, bulk_update, replace_on_conflict
+from lifesign.db import bulk_insert, bulk_update, compiled, fetch, replace_on_conflict
 from lifesign.events import LifeEvent, PensionerRecord, ScoringDecision
 from lifesign_matcher.models import (
     certification,
@@ -34,9 +34,35 @@ from lifesign_matcher.models import (
 from lifesign_matcher.service import Published, RegistryEntry
 
 
-def _any(column: Any, keys: Sequence[str]) -> Any:
-    """``column = ANY(:keys)``: one array parameter, not one bound value per key."""
-    return column == any_(bindparam("keys", list(keys), type_=ARRAY(String)))
+def _any(column: Any) -> Any:
+    """``column = ANY($1)``: the batch's keys as one array parameter."""
+    return column == any_(bindparam("keys", type_=ARRAY(String)))
+
+
+# The statements a batch of direct events makes, built once and run on the session's
+# asyncpg connection (lifesign.db.fetch): per row, SQLAlchemy's result processing cost
+# more than the query.
+_REGISTRY = compiled(
+    select(pensioner.c.pseudonym, pensioner.c.name_digest).where(_any(pensioner.c.pseudonym))
+)
+# Rows are locked in key order, so replicas locking overlapping people cannot deadlock.
+_LOCK_AND_LOAD = compiled(
+    select(
+        certification,
+        pensioner.c.benefit_start,
+        pensioner.c.base_certified_on,
+        pensioner.c.benefit_region,
+        pensioner.c.residence_region,
+    )
+    .outerjoin(pensioner, pensioner.c.pseudonym == certification.c.pseudonym)
+    .where(_any(certification.c.pseudonym))
+    .order_by(certification.c.pseudonym)
+    .with_for_update(of=certification)
+)
+_LOSSES = compiled(select(loss_evidence).where(_any(loss_evidence.c.pseudonym)))
+_RETRACTIONS = compiled(
+    select(retraction.c.pseudonym, retraction.c.retracts).where(_any(retraction.c.pseudonym))
+)
 
 
 async def registry_entries(
@@ -45,12 +71,8 @@ async def registry_entries(
     keys = sorted(set(pseudonyms))
     if not keys:
         return {}
-    rows = await session.execute(
-        select(pensioner.c.pseudonym, pensioner.c.name_digest).where(
-            _any(pensioner.c.pseudonym, keys)
-        )
-    )
-    return {r.pseudonym: RegistryEntry(r.pseudonym, r.name_digest) for r in rows}
+    rows = await fetch(session, _REGISTRY, keys)
+    return {r[0]: RegistryEntry(r[0], r[1]) for r in rows}
 
 
 async def upsert_pensioners(session: AsyncSession, records: Sequence[PensionerRecord]) -> None:
@@ -90,7 +112,7 @@ async def claim_events(session: AsyncSession, rows: list[dict[str, Any]]) -> set
     claimed = await bulk_insert(
         session, matched_event, rows, on_conflict="nothing", returning=["event_id"]
     )
-    return {r.event_id for r in claimed}
+    return {r["event_id"] for r in claimed}
 
 
 async def lock_and_load(
@@ -116,54 +138,48 @@ async def lock_and_load(
 async def _lock_and_load(
     session: AsyncSession, keys: list[str]
 ) -> dict[str, tuple[CertificationState, Published]]:
-    rows = await session.execute(
-        select(
-            certification,
-            pensioner.c.benefit_start,
-            pensioner.c.base_certified_on,
-            pensioner.c.benefit_region,
-            pensioner.c.residence_region,
-        )
-        .outerjoin(pensioner, pensioner.c.pseudonym == certification.c.pseudonym)
-        .where(_any(certification.c.pseudonym, keys))
-        .order_by(certification.c.pseudonym)
-        .with_for_update(of=certification)
-    )
+    rows = await fetch(session, _LOCK_AND_LOAD, keys)
     losses = await _losses(session, keys)
     retracted = await _retractions(session, keys)
-    return {r.pseudonym: _state_of(r, losses, retracted) for r in rows}
+    return {r["pseudonym"]: _state_of(r, losses, retracted) for r in rows}
 
 
 def _state_of(
     r: Any, losses: dict[str, list[LossRecord]], retracted: dict[str, list[uuid.UUID]]
 ) -> tuple[CertificationState, Published]:
+    """A row of ``_LOCK_AND_LOAD`` (an asyncpg Record) as the fold's state and what was
+    last published."""
+    who = r["pseudonym"]
     alive = (
         ProofOfLife(
-            r.alive_at, r.alive_event_id, CertificationMethod(r.alive_method), r.alive_source
+            r["alive_at"],
+            r["alive_event_id"],
+            CertificationMethod(r["alive_method"]),
+            r["alive_source"],
         )
-        if r.alive_at is not None
+        if r["alive_at"] is not None
         else None
     )
     state = CertificationState(
-        pseudonym=r.pseudonym,
-        benefit_start=r.benefit_start,
-        base_certified_on=r.base_certified_on,
+        pseudonym=who,
+        benefit_start=r["benefit_start"],
+        base_certified_on=r["base_certified_on"],
         last_alive=alive,
-        losses=frozenset(losses.get(r.pseudonym, ())),
-        retracted=frozenset(retracted.get(r.pseudonym, ())),
-        unconfirmed_on=r.unconfirmed_on,
+        losses=frozenset(losses.get(who, ())),
+        retracted=frozenset(retracted.get(who, ())),
+        unconfirmed_on=r["unconfirmed_on"],
     )
     published = Published(
-        r.status,
-        r.rule,
-        r.conflict,
-        r.hold_payment,
-        r.validity_start,
-        r.validity_end,
-        r.version,
-        r.benefit_region,
-        r.residence_region,
-        r.changed_at,
+        r["status"],
+        r["rule"],
+        r["conflict"],
+        r["hold_payment"],
+        r["validity_start"],
+        r["validity_end"],
+        r["version"],
+        r["benefit_region"],
+        r["residence_region"],
+        r["changed_at"],
     )
     return state, published
 
@@ -282,13 +298,12 @@ async def add_reviews(session: AsyncSession, events: Sequence[LifeEvent], reason
 
 
 async def _losses(session: AsyncSession, pseudonyms: Sequence[str]) -> dict[str, list[LossRecord]]:
-    rows = await session.execute(
-        select(loss_evidence).where(_any(loss_evidence.c.pseudonym, pseudonyms))
-    )
     found: dict[str, list[LossRecord]] = {}
-    for r in rows:
-        found.setdefault(r.pseudonym, []).append(
-            LossRecord(r.event_id, LossKind(r.kind), r.occurred_on, r.source, r.released_on)
+    for r in await fetch(session, _LOSSES, pseudonyms):
+        found.setdefault(r["pseudonym"], []).append(
+            LossRecord(
+                r["event_id"], LossKind(r["kind"]), r["occurred_on"], r["source"], r["released_on"]
+            )
         )
     return found
 
@@ -296,14 +311,9 @@ async def _losses(session: AsyncSession, pseudonyms: Sequence[str]) -> dict[str,
 async def _retractions(
     session: AsyncSession, pseudonyms: Sequence[str]
 ) -> dict[str, list[uuid.UUID]]:
-    rows = await session.execute(
-        select(retraction.c.pseudonym, retraction.c.retracts).where(
-            _any(retraction.c.pseudonym, pseudonyms)
-        )
-    )
     found: dict[str, list[uuid.UUID]] = {}
-    for r in rows:
-        found.setdefault(r.pseudonym, []).append(r.retracts)
+    for r in await fetch(session, _RETRACTIONS, pseudonyms):
+        found.setdefault(r["pseudonym"], []).append(r["retracts"])
     return found
 
 
@@ -449,4 +459,4 @@ async def claim_decisions(
     claimed = await bulk_insert(
         session, scoring_decision, rows, on_conflict="nothing", returning=["decision_id"]
     )
-    return {r.decision_id for r in claimed}
+    return {r["decision_id"] for r in claimed}

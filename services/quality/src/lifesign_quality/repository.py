@@ -43,7 +43,7 @@ async def claim_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     found = await bulk_insert(
         session, seen_event, rows, on_conflict="nothing", returning=["event_id"]
     )
-    return {r.event_id for r in found}
+    return {r["event_id"] for r in found}
 
 
 async def prior_sightings(
