@@ -13,6 +13,7 @@ Each service gets both tables in its own schema: call :func:`messaging_tables`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,10 +23,12 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
+    Integer,
     LargeBinary,
     MetaData,
     String,
     Table,
+    bindparam,
     func,
     select,
 )
@@ -33,7 +36,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lifesign.bus import OutMessage, Producer
-from lifesign.db import bulk_insert
+from lifesign.db import bulk_insert, compiled, fetch
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,19 @@ class Outbox:
 
     def __init__(self, table: Table) -> None:
         self._table = table
+        # Take the oldest rows and delete them in one statement, run on the session's
+        # asyncpg connection (lifesign.db.fetch): the relay handles every state change.
+        oldest = (
+            select(table.c.id)
+            .order_by(table.c.id)
+            .limit(bindparam("chunk", type_=Integer))
+            .with_for_update(skip_locked=True)
+        )
+        self._take = compiled(
+            table.delete()
+            .where(table.c.id.in_(oldest.scalar_subquery()))
+            .returning(table.c.id, table.c.topic, table.c.key, table.c.value, table.c.headers)
+        )
 
     async def add(self, session: AsyncSession, messages: Sequence[OutMessage]) -> None:
         if not messages:
@@ -116,38 +132,14 @@ class Outbox:
         consumers downstream drop the copy by its id).
         """
         published = 0
-        table = self._table
         while True:
             async with sessions.begin() as session:
-                # Take and delete in one statement; the delete commits only if the send
-                # below succeeds, otherwise the rows come back for the next relay.
-                oldest = (
-                    select(table.c.id)
-                    .order_by(table.c.id)
-                    .limit(chunk)
-                    .with_for_update(skip_locked=True)
-                )
-                taken = await session.execute(
-                    table.delete()
-                    .where(table.c.id.in_(oldest.scalar_subquery()))
-                    .returning(
-                        table.c.id, table.c.topic, table.c.key, table.c.value, table.c.headers
-                    )
-                )
-                rows = sorted(taken, key=lambda r: r.id)
+                # The delete commits only if the send below succeeds, otherwise the rows
+                # come back for the next relay.
+                rows = sorted(await fetch(session, self._take, chunk), key=lambda r: r[0])
                 if not rows:
                     return published
-                await producer.send_many(
-                    [
-                        OutMessage(
-                            r.topic,
-                            r.value,
-                            r.key,
-                            [(k, v.encode("latin-1")) for k, v in r.headers],
-                        )
-                        for r in rows
-                    ]
-                )
+                await producer.send_many([_message(r) for r in rows])
                 published += len(rows)
             if len(rows) < chunk:
                 return published
@@ -155,3 +147,11 @@ class Outbox:
     async def pending(self, session: AsyncSession) -> int:
         count = await session.scalar(select(func.count()).select_from(self._table))
         return int(count or 0)
+
+
+def _message(row: Any) -> OutMessage:
+    """An outbox row (id, topic, key, value, headers) as the message it was. asyncpg hands
+    jsonb over as its text (SQLAlchemy's codec for the connection decodes nothing)."""
+    _, topic, key, value, headers = row
+    pairs = json.loads(headers) if isinstance(headers, str | bytes) else headers
+    return OutMessage(topic, value, key, [(k, v.encode("latin-1")) for k, v in pairs])
