@@ -42,9 +42,24 @@ def service_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
+#: Planner settings for every lifesign connection. A batch probes up to a few thousand
+#: keys (``= ANY($1)``, ``UPDATE … FROM unnest``); with the default ``random_page_cost`` of
+#: 4 (spinning disks) PostgreSQL hashes whole tables of up to a few hundred thousand rows
+#: for that instead of probing their indexes: measured on the matcher with 100,000
+#: registered people, 11 and 17 µs a row instead of 5 and 10. 1.1 is the usual value for
+#: data in memory or on SSD; whole-table work (the sweep, the lists) still scans.
+PLANNER_SETTINGS = {"random_page_cost": "1.1"}
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
     """An async engine; created in a service's lifespan, never at import."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=5,
+        pool_pre_ping=True,
+        connect_args={"server_settings": PLANNER_SETTINGS},
+    )
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
