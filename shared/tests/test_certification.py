@@ -7,6 +7,7 @@ life, b loss, c no evidence, d conflicts), R-7.9 (suspension), R-7.10 (deferral)
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import reduce
@@ -172,6 +173,28 @@ def test_fold_keeps_the_latest_proof_of_life_whatever_the_order() -> None:
         assert state.last_alive == ProofOfLife(
             late.occurred_at, _id(2), CertificationMethod.BIOMETRIC, "app_12333"
         )
+
+
+def test_a_newer_proof_of_life_keeps_every_other_part_of_the_state() -> None:
+    """The fold builds the state anew for a proof of life (not dataclasses.replace): every
+    field but the proof must come through, including any field added later."""
+    full = CertificationState(
+        WHO,
+        benefit_start=date(2020, 1, 1),
+        base_certified_on=date(2025, 6, 1),
+        last_alive=ProofOfLife(_noon(date(2026, 1, 1)), _id(1), CertificationMethod.BIG_DATA, "x"),
+        losses=frozenset({LossRecord(_id(2), LossKind.PRISON, date(2024, 1, 1), "prison")}),
+        retracted=frozenset({_id(3)}),
+        unconfirmed_on=date(2026, 2, 1),
+    )
+    assert all(getattr(full, f.name) != f.default for f in dataclasses.fields(full))
+    newer = alive(4, _noon(date(2026, 3, 1)))
+    assert fold(full, newer) == dataclasses.replace(
+        full,
+        last_alive=ProofOfLife(
+            newer.occurred_at, _id(4), CertificationMethod.BIG_DATA, "app_12333"
+        ),
+    )
 
 
 def test_alive_without_a_method_counts_as_big_data() -> None:

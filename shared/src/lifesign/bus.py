@@ -728,11 +728,14 @@ def _dlq_message(topic: str, letter: DeadLetter) -> OutMessage:
 
 
 def _next_offsets(records: Sequence[ConsumerRecord[bytes, bytes]]) -> dict[TopicPartition, int]:
-    offsets: dict[TopicPartition, int] = {}
+    """The offset to commit per partition: one past the highest one in the batch. (Plain
+    tuples per record; a TopicPartition per partition: this runs for every message.)"""
+    highest: dict[tuple[str, int], int] = {}
     for record in records:
-        tp = TopicPartition(record.topic, record.partition)
-        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
-    return offsets
+        where = (record.topic, record.partition)
+        if record.offset >= highest.get(where, -1):
+            highest[where] = record.offset
+    return {TopicPartition(t, p): offset + 1 for (t, p), offset in highest.items()}
 
 
 async def ensure_topics(
