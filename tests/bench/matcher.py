@@ -58,6 +58,7 @@ CERTIFICATION_ROWS = (
     "INSERT INTO matcher.certification (pseudonym) SELECT pseudonym FROM matcher.pensioner"
 )
 DIRECT_SHARE = {"mix": 0.22, "direct": 1.0}
+MIN_EVENTS = 20_000  # ten full batches
 AUXILIARY = ("transit_trip", "social_security_card_transaction", "outpatient_settlement")
 
 
@@ -211,6 +212,10 @@ async def _replica(
 
 async def main() -> None:
     count = int(os.environ.get("BENCH_EVENTS", "100000"))
+    if count < MIN_EVENTS:
+        # The rate runs from the first batch handled to the last; with a few batches (a
+        # replica may take 2,000 events at once) there is no interval to divide by.
+        raise SystemExit(f"BENCH_EVENTS={count}: at least {MIN_EVENTS:,} make a rate")
     runs = int(os.environ.get("BENCH_RUNS", "3"))
     with (
         tempfile.TemporaryDirectory(prefix="lifesign-matcher-bench-") as tmp,
