@@ -240,6 +240,8 @@ async def main() -> None:
             total = sum(median[k] for k in parts)
             print(f"# cpu us/event ({name}): {shares}; total {total:.0f}", flush=True)
             print(f"# records per batch ({name}): {median['batch']:.0f}")
+            rates = sorted(r["rate"] for r, _ in results)
+            print(f"# runs ({name}): {len(rates)}, from {rates[0]:.0f} to {rates[-1]:.0f} events/s")
         print(f"# load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
