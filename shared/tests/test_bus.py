@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -24,6 +25,7 @@ from lifesign.bus import (
     Batch,
     BatchConsumer,
     DeadLetter,
+    Handler,
     Producer,
     ensure_topics,
     json_decoder,
@@ -53,6 +55,28 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[Producer]:
     await producer.start()
     yield producer
     await producer.stop()
+
+
+def item_consumer(
+    name: str,
+    topics: list[str],
+    bootstrap: str,
+    engine: AsyncEngine,
+    producer: Producer,
+    handler: Handler[Item],
+    **options: Any,
+) -> BatchConsumer[Item]:
+    """A consumer of ``Item`` messages on the test's database and producer."""
+    return BatchConsumer(
+        name=name,
+        topics=topics,
+        bootstrap=bootstrap,
+        decode=json_decoder(Item),
+        handler=handler,
+        sessions=make_sessions(engine),
+        producer=producer,
+        **options,
+    )
 
 
 async def read_all(bootstrap: str, topic: str, count: int, timeout: float = 20) -> list[bytes]:
@@ -95,14 +119,13 @@ async def test_bad_messages_are_dead_lettered_with_reasons_and_counts_balance(
         if any(item.value.n == POISON for item in batch.items):
             raise ValueError("unlucky number")  # a data error: the batch rolls back
 
-    consumer: BatchConsumer[Item] = BatchConsumer(
-        name=f"test-{unique}",
-        topics=[topic],
-        bootstrap=kafka_bootstrap,
-        decode=json_decoder(Item),
-        handler=handler,
-        sessions=make_sessions(engine),
-        producer=producer,
+    consumer = item_consumer(
+        f"test-{unique}",
+        [topic],
+        kafka_bootstrap,
+        engine,
+        producer,
+        handler,
         dead_letter_topic=dlq,
     )
     messages = [
@@ -155,14 +178,13 @@ async def test_offsets_are_committed_after_the_batch(
         seen.extend(item.value.n for item in batch.items)
 
     def make() -> BatchConsumer[Item]:
-        return BatchConsumer(
-            name=f"test-commit-{unique}",
-            topics=[topic],
-            bootstrap=kafka_bootstrap,
-            decode=json_decoder(Item),
-            handler=handler,
-            sessions=make_sessions(engine),
-            producer=producer,
+        return item_consumer(
+            f"test-commit-{unique}",
+            [topic],
+            kafka_bootstrap,
+            engine,
+            producer,
+            handler,
         )
 
     for n in range(10):
@@ -211,15 +233,14 @@ async def test_a_pattern_subscription_reads_a_topic_created_after_it_started(
     async def handler(session: AsyncSession, batch: Batch[Item]) -> None:
         seen.extend(item.topic for item in batch.items)
 
-    consumer: BatchConsumer[Item] = BatchConsumer(
-        name=f"test-pattern-{unique}",
-        topics=[],
+    consumer = item_consumer(
+        f"test-pattern-{unique}",
+        [],
+        kafka_bootstrap,
+        engine,
+        producer,
+        handler,
         pattern=rf"^pattern\.{unique}\..+$",
-        bootstrap=kafka_bootstrap,
-        decode=json_decoder(Item),
-        handler=handler,
-        sessions=make_sessions(engine),
-        producer=producer,
     )
     task = asyncio.create_task(consumer.run())
     try:
@@ -266,14 +287,13 @@ async def test_a_commit_refused_by_a_rebalance_leaves_the_batch_to_redelivery(
             await wait_for(lambda: bool(second._consumer.assignment()))
 
     def make() -> BatchConsumer[Item]:
-        return BatchConsumer(
-            name=f"test-rebalance-{unique}",
-            topics=[topic],
-            bootstrap=kafka_bootstrap,
-            decode=json_decoder(Item),
-            handler=handler,
-            sessions=make_sessions(engine),
-            producer=producer,
+        return item_consumer(
+            f"test-rebalance-{unique}",
+            [topic],
+            kafka_bootstrap,
+            engine,
+            producer,
+            handler,
         )
 
     for n in range(20):
@@ -316,14 +336,13 @@ async def test_a_database_connection_lost_mid_batch_is_retried_not_dead_lettered
             killed.append(pid)
         await bulk_insert(session, rows, [{"n": i.value.n} for i in batch.items])
 
-    consumer: BatchConsumer[Item] = BatchConsumer(
-        name=f"test-lost-{unique}",
-        topics=[topic],
-        bootstrap=kafka_bootstrap,
-        decode=json_decoder(Item),
-        handler=handler,
-        sessions=make_sessions(engine),
-        producer=producer,
+    consumer = item_consumer(
+        f"test-lost-{unique}",
+        [topic],
+        kafka_bootstrap,
+        engine,
+        producer,
+        handler,
         dead_letter_topic=dlq,
     )
     for n in range(5):
