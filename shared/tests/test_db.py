@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -155,3 +156,27 @@ async def test_statements_on_the_driver_belong_to_the_sessions_transaction(
     async with sessions() as session:
         stored = (await session.execute(select(table.c.id, table.c.amount))).all()
     assert [tuple(r) for r in stored] == [(uuid.UUID(int=9), 9)]
+
+
+@pytest.mark.parametrize("planner", [None, {}])
+async def test_every_connection_plans_with_the_planner_settings(
+    database_url: str, planner: dict[str, str] | None
+) -> None:
+    """A batch's key probes use the indexes only if the planner knows random reads are
+    cheap (lifesign.db.PLANNER_SETTINGS); ``{}`` keeps the server's own value."""
+    engine = (
+        make_engine(database_url) if planner is None else make_engine(database_url, planner=planner)
+    )
+    try:
+        async with engine.connect() as connection:
+            shown = (
+                await connection.execute(
+                    text("SELECT setting, source FROM pg_settings WHERE name = 'random_page_cost'")
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    if planner is None:
+        assert tuple(shown) == ("1.1", "client")
+    else:
+        assert shown.source != "client"

@@ -48,17 +48,21 @@ def service_metadata(schema: str) -> MetaData:
 #: for that instead of probing their indexes: measured on the matcher with 100,000
 #: registered people, 11 and 17 µs a row instead of 5 and 10. 1.1 is the usual value for
 #: data in memory or on SSD; whole-table work (the sweep, the lists) still scans.
-PLANNER_SETTINGS = {"random_page_cost": "1.1"}
+#: A deployment whose server is tuned already sets ``LIFESIGN_DATABASE_PLANNER={}``.
+PLANNER_SETTINGS: Mapping[str, str] = {"random_page_cost": "1.1"}
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
-    """An async engine; created in a service's lifespan, never at import."""
+def make_engine(
+    url: str, *, pool_size: int = 5, planner: Mapping[str, str] = PLANNER_SETTINGS
+) -> AsyncEngine:
+    """An async engine; created in a service's lifespan, never at import. ``planner``:
+    server settings sent with every connection (see :data:`PLANNER_SETTINGS`)."""
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=5,
         pool_pre_ping=True,
-        connect_args={"server_settings": PLANNER_SETTINGS},
+        connect_args={"server_settings": dict(planner)},
     )
 
 

@@ -99,7 +99,7 @@ async def running(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIterator
     """Start a service's parts, run its consumers, and stop everything on exit."""
     telemetry.setup(spec.name, console=settings.otel_console)
     await db.upgrade(settings.database_url, spec.migrations, spec.schema)
-    engine = db.make_engine(settings.database_url)
+    engine = db.make_engine(settings.database_url, planner=settings.database_planner)
     producer = Producer(settings.kafka_bootstrap, client_id=spec.name)
     await producer.start()
     runtime = Runtime(

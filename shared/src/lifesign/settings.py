@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lifesign.clock import Clock, FixedClock, SystemClock
+from lifesign.db import PLANNER_SETTINGS
 from lifesign.identity import FieldCipher, Pseudonymizer, key_from_text
 
 #: The standard is written for mainland China; every business date is a Beijing date.
@@ -36,6 +37,11 @@ class LifesignSettings(BaseSettings):
     database_url: str = Field(
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/lifesign",
         description="SQLAlchemy URL of the PostgreSQL database (asyncpg driver).",
+    )
+    database_planner: dict[str, str] = Field(
+        default_factory=lambda: dict(PLANNER_SETTINGS),
+        description="PostgreSQL settings sent with every connection (JSON); {} keeps the "
+        "server's own. The default plans a batch's key probes on the indexes.",
     )
     pseudonym_key: SecretStr = Field(
         default=SecretStr(DEV_PSEUDONYM_KEY),
