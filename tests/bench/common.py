@@ -93,6 +93,28 @@ def spent(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
+def machine_ticks() -> list[int]:
+    """The whole machine's CPU time so far, by state (``/proc/stat``: user, nice, system,
+    idle, iowait, irq, softirq, steal), in clock ticks."""
+    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
+Timeline = list[tuple[float, list[int]]]  # (time.perf_counter(), machine_ticks())
+
+
+def machine_shares(timeline: Timeline, first: float, last: float) -> dict[str, float]:
+    """How the machine's CPUs spent ``first`` to ``last`` (``perf_counter`` times, which
+    every process shares): the shares idle, waiting for I/O and stolen by the host. A rate
+    that falls while the CPU per event stays the same was short of CPU or waiting, not
+    slower code."""
+    inside = [ticks for at, ticks in timeline if first <= at <= last] or [timeline[-1][1]]
+    before = max((t for t in timeline if t[0] < first), default=timeline[0])[1]
+    after = inside[-1]
+    delta = [a - b for a, b in zip(after, before, strict=True)]
+    total = sum(delta) or 1
+    return {"idle": delta[3] / total, "iowait": delta[4] / total, "steal": delta[7] / total}
+
+
 # --- replicas in their own processes, started together ---------------------------------
 
 
@@ -108,30 +130,36 @@ def run_replicas(
     watch: dict[str, int],
     finished: Callable[[], bool],
     what: Callable[[], str],
-) -> tuple[list[Any], dict[str, float]]:
+) -> tuple[list[Any], dict[str, float], Timeline]:
     """Start ``processes``, let them go at once when all are ready (each releases
     ``shared["ready"]``, then waits for ``shared["go"]``), wait until ``finished()``, then
     set ``shared["done"]`` and collect one report from each (``shared["reports"]``).
-    Returns the reports and the CPU seconds each ``watch``-ed process tree spent while the
-    replicas ran; ``what()`` says how far they got if they time out."""
+    Returns the reports, the CPU seconds each ``watch``-ed process tree spent while the
+    replicas ran and the machine's CPU time sampled every 50 ms (:func:`machine_shares`);
+    ``what()`` says how far they got if they time out."""
     for process in processes:
         process.start()
     for _ in processes:
         if not shared["ready"].acquire(timeout=120):
             raise TimeoutError("a replica did not start")
     before = {name: tree_cpu(pid) for name, pid in watch.items()}
+    timeline: Timeline = [(time.perf_counter(), machine_ticks())]
     shared["go"].set()
     deadline = time.perf_counter() + 900
     while not finished():
-        if time.perf_counter() > deadline:
+        now = time.perf_counter()
+        if now > deadline:
             raise TimeoutError(what())
+        if now - timeline[-1][0] >= 0.05:
+            timeline.append((now, machine_ticks()))
         time.sleep(0.005)
     after = {name: tree_cpu(pid) for name, pid in watch.items()}
+    timeline.append((time.perf_counter(), machine_ticks()))
     shared["done"].set()
     reports = [shared["reports"].get(timeout=120) for _ in processes]
     for process in processes:
         process.join(timeout=60)
-    return reports, {name: spent(before[name], after[name]) for name in watch}
+    return reports, {name: spent(before[name], after[name]) for name in watch}, timeline
 
 
 def shared_signals(context: Any) -> dict[str, Any]:

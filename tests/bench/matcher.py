@@ -28,6 +28,7 @@ from typing import Any
 
 from common import (  # the sibling module (benches run as scripts)
     fresh_database,
+    machine_shares,
     postmaster_of,
     raw_rate,
     run_replicas,
@@ -135,7 +136,7 @@ def replicated(
         context.Process(target=replica, args=(url, bootstrap, topic, group, shared))
         for _ in range(replicas)
     ]
-    reports, cpu = run_replicas(
+    reports, cpu, timeline = run_replicas(
         processes,
         shared,
         watch,
@@ -151,7 +152,8 @@ def replicated(
     }
     for name, seconds in cpu.items():
         result[name] = seconds / count * 1e6
-    return result
+    machine = machine_shares(timeline, first, last)
+    return result | {f"machine_{k}": share for k, share in machine.items()}
 
 
 def replica(url: str, bootstrap: str, topic: str, group: str, shared: dict[str, Any]) -> None:
@@ -240,6 +242,9 @@ async def main() -> None:
             total = sum(median[k] for k in parts)
             print(f"# cpu us/event ({name}): {shares}; total {total:.0f}", flush=True)
             print(f"# records per batch ({name}): {median['batch']:.0f}")
+            states = ("idle", "iowait", "steal")
+            spent = ", ".join(f"{k} {median['machine_' + k]:.0%}" for k in states)
+            print(f"# machine while the replicas ran ({name}): {spent}")
             rates = sorted(r["rate"] for r, _ in results)
             print(f"# runs ({name}): {len(rates)}, from {rates[0]:.0f} to {rates[-1]:.0f} events/s")
         print(f"# load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

@@ -259,7 +259,7 @@ def replicated(
         context.Process(target=replica, args=(r, url, bootstrap, f"bench-{r}-{tag}", shared))
         for r in roles
     ]
-    reports, cpu = run_replicas(
+    reports, cpu, _ = run_replicas(
         processes,
         shared,
         watch,
