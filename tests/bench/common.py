@@ -107,9 +107,10 @@ def machine_shares(timeline: Timeline, first: float, last: float) -> dict[str, f
     every process shares): the shares idle, waiting for I/O and stolen by the host. A rate
     that falls while the CPU per event stays the same was short of CPU or waiting, not
     slower code."""
-    inside = [ticks for at, ticks in timeline if first <= at <= last] or [timeline[-1][1]]
+    # The samples just before the first event and at the last one (the first and the
+    # final sample when none is).
     before = max((t for t in timeline if t[0] < first), default=timeline[0])[1]
-    after = inside[-1]
+    after = max((t for t in timeline if t[0] <= last), default=timeline[-1])[1]
     delta = [a - b for a, b in zip(after, before, strict=True)]
     total = sum(delta) or 1
     return {"idle": delta[3] / total, "iowait": delta[4] / total, "steal": delta[7] / total}

@@ -177,11 +177,9 @@ async def driver(session: AsyncSession) -> Any:
     SQLAlchemy sends BEGIN lazily, with the first statement through it; a statement sent
     around it before that would run (and commit) on its own, so begin it first."""
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    native = raw.driver_connection
-    if native is None or not native.is_in_transaction():
+    native = (await connection.get_raw_connection()).driver_connection
+    if not native.is_in_transaction():  # type: ignore[union-attr]
         await connection.exec_driver_sql("SELECT 1")
-        native = (await connection.get_raw_connection()).driver_connection
     return native
 
 

@@ -13,7 +13,6 @@ Each service gets both tables in its own schema: call :func:`messaging_tables`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -150,8 +149,7 @@ class Outbox:
 
 
 def _message(row: Any) -> OutMessage:
-    """An outbox row (id, topic, key, value, headers) as the message it was. asyncpg hands
-    jsonb over as its text (SQLAlchemy's codec for the connection decodes nothing)."""
+    """An outbox row (id, topic, key, value, headers) as the message it was. The headers
+    come decoded: SQLAlchemy registers a jsonb codec on every connection it opens."""
     _, topic, key, value, headers = row
-    pairs = json.loads(headers) if isinstance(headers, str | bytes) else headers
-    return OutMessage(topic, value, key, [(k, v.encode("latin-1")) for k, v in pairs])
+    return OutMessage(topic, value, key, [(k, v.encode("latin-1")) for k, v in headers])
